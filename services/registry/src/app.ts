@@ -1,0 +1,117 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { createMetricsRegistry, metricsPlugin } from '@spl/metrics';
+import { openapiDocsPlugin } from '@spl/openapi-docs';
+import { problemPlugin } from '@spl/problem';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { createMutator } from './audit/mutations.js';
+import { SYSTEM_ACTOR } from './auth/principal.js';
+import { bootstrapStore } from './bootstrap.js';
+import { createClientLockout } from './oauth/client-lockout.js';
+import { createKeyRing } from './oauth/signing-keys.js';
+import { accessControlPlugin } from './plugins/access-control.js';
+import { createRedisKeys } from './redis-keys.js';
+import type { RegistryContext, RegistryDeps } from './registry-context.js';
+import { healthRoutes } from './routes/health/index.js';
+import { oauthRoutes } from './routes/oauth/index.js';
+import { organisationRoutes } from './routes/organisations/index.js';
+import { userRoutes } from './routes/users/index.js';
+import { createSnapshotService } from './snapshot/snapshot-service.js';
+import { migrate } from './store/migrate.js';
+
+export interface RegistryApp {
+  app: FastifyInstance;
+  ctx: RegistryContext;
+  /** Credentials of the bootstrap operator when this start created it; hand over once. */
+  bootstrapCredentials: { clientId: string; clientSecret: string } | null;
+}
+
+/**
+ * Builds the registry: migrates the store, makes sure a signing key and the bootstrap
+ * client exist, and registers every route group. Never listens; server.ts does.
+ */
+export async function buildApp(deps: RegistryDeps): Promise<RegistryApp> {
+  const clock = deps.clock ?? (() => new Date());
+  const { config, db, redis } = deps;
+  await migrate(db);
+
+  const keys = createRedisKeys(config.SPL_REDIS_PREFIX);
+  const snapshots = createSnapshotService({ redis, keys });
+  const mutate = createMutator(db, clock, () => snapshots.markChanged());
+  const keyRing = createKeyRing({
+    db,
+    mutate,
+    secretBox: deps.secretBox,
+    clock,
+    issuer: config.publicUrl,
+    audience: config.SPL_TOKEN_AUDIENCE,
+    tokenLifetimeSeconds: config.SPL_TOKEN_LIFETIME_SECONDS,
+    rotationDays: config.SPL_KEY_ROTATION_DAYS,
+  });
+  const lockout = createClientLockout(redis, keys, {
+    slowdownAfter: config.SPL_AUTH_SLOWDOWN_AFTER,
+    lockoutAfter: config.SPL_AUTH_LOCKOUT_AFTER,
+    windowSeconds: config.SPL_AUTH_LOCKOUT_SECONDS,
+  });
+  const ctx: RegistryContext = {
+    config,
+    db,
+    redis,
+    secretBox: deps.secretBox,
+    clock,
+    keys,
+    mutate,
+    keyRing,
+    lockout,
+    snapshots,
+  };
+
+  await keyRing.ensureActiveKey(SYSTEM_ACTOR);
+  const bootstrapCredentials = await bootstrapStore(ctx);
+
+  const app = Fastify({
+    logger:
+      deps.logger === false
+        ? false
+        : {
+            level: config.SPL_LOG_LEVEL,
+            // Secrets and tokens never reach a log (BKS 59(9)(c)).
+            redact: [
+              'req.headers.authorization',
+              'req.headers.cookie',
+              '*.client_secret',
+              '*.clientSecret',
+              '*.secret',
+            ],
+            ...(typeof deps.logger === 'object' ? deps.logger : {}),
+          },
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+    bodyLimit: config.SPL_OPENAPI_MAX_BYTES,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(problemPlugin);
+  await app.register(accessControlPlugin, { keyRing });
+  await app.register(openapiDocsPlugin, {
+    title: 'SPL registry',
+    description:
+      'Service directory, metadata repository, approvals, consent, audit trail and OAuth2 authorization server of the regional Sistem Penghubung Layanan.',
+    version: '0.1.0',
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+  });
+  await app.register(metricsPlugin, {
+    registry: createMetricsRegistry('registry'),
+    prefix: 'spl_registry',
+    routeConfig: { access: { public: true } },
+  });
+
+  await app.register(healthRoutes, ctx);
+  await app.register(oauthRoutes, ctx);
+  await app.register(organisationRoutes, ctx);
+  await app.register(userRoutes, ctx);
+
+  app.addHook('onClose', async () => {
+    await snapshots.close();
+  });
+  return { app, ctx, bootstrapCredentials };
+}

@@ -1,0 +1,70 @@
+import { loadConfig } from '@spl/env-config';
+import { type Static, Type } from 'typebox';
+
+export const ROLE_NAMES = ['operator', 'publisher', 'reviewer', 'consumer', 'auditor', 'dataplane'] as const;
+/** Roles a person can hold; `dataplane` belongs to the gateway's and broker's clients. */
+export const PERSON_ROLES = ['operator', 'publisher', 'reviewer', 'consumer', 'auditor'] as const;
+
+/** The registry's environment: every variable, its unit and default, in one place. */
+export const RegistryConfigSchema = Type.Object({
+  SPL_MODE: Type.Union([Type.Literal('development'), Type.Literal('production')], { default: 'development' }),
+  SPL_HOST: Type.String({ default: '127.0.0.1' }),
+  SPL_REGISTRY_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8081 }),
+  /** The hub's one public base URL and token issuer; defaults to the registry's own address. */
+  SPL_PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^/]+(/.*[^/])?$' })),
+  SPL_TOKEN_AUDIENCE: Type.String({ minLength: 1, default: 'spl' }),
+  /** Access token lifetime, seconds. */
+  SPL_TOKEN_LIFETIME_SECONDS: Type.Integer({ minimum: 30, maximum: 3600, default: 300 }),
+  /** A signing key older than this is rotated at start-up, days. */
+  SPL_KEY_ROTATION_DAYS: Type.Integer({ minimum: 1, default: 30 }),
+  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  /** Prefix of every Redis key and channel this hub uses. */
+  SPL_REDIS_PREFIX: Type.String({ pattern: '^[a-zA-Z0-9_-]+$', default: 'spl' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  SPL_DATA_DIR: Type.String({ default: '.spl/data' }),
+  /** 32 bytes, base64 or hex. Required in production. */
+  SPL_MASTER_KEY: Type.Optional(Type.String({ minLength: 43 })),
+  SPL_BOOTSTRAP_CLIENT_ID: Type.Optional(Type.String({ pattern: '^[a-zA-Z0-9._-]{3,64}$' })),
+  SPL_BOOTSTRAP_CLIENT_SECRET: Type.Optional(Type.String({ minLength: 24 })),
+  /** Role whose members grant kelaikan operasi (BKT/BKS/BBU/MUE differ, DIGEST §8.1). */
+  SPL_APPROVER_KELAIKAN_OPERASI: Type.Enum(PERSON_ROLES, { default: 'operator' }),
+  /** Role whose members grant kelaikan keamanan. */
+  SPL_APPROVER_KELAIKAN_KEAMANAN: Type.Enum(PERSON_ROLES, { default: 'reviewer' }),
+  /** Failed client authentications (per client id, per window) before answers are slowed. */
+  SPL_AUTH_SLOWDOWN_AFTER: Type.Integer({ minimum: 1, default: 3 }),
+  /** Failed client authentications before the client id is locked out. */
+  SPL_AUTH_LOCKOUT_AFTER: Type.Integer({ minimum: 1, default: 10 }),
+  /** Lockout duration and counting window, seconds. */
+  SPL_AUTH_LOCKOUT_SECONDS: Type.Integer({ minimum: 1, default: 900 }),
+  /** Largest accepted OpenAPI document, bytes. */
+  SPL_OPENAPI_MAX_BYTES: Type.Integer({ minimum: 1024, default: 2 * 1024 * 1024 }),
+  SPL_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    default: 'info',
+  }),
+});
+
+export type RegistryEnv = Static<typeof RegistryConfigSchema>;
+
+export interface RegistryConfig extends RegistryEnv {
+  /** SPL_PUBLIC_URL, or the registry's own address. */
+  publicUrl: string;
+}
+
+export function loadRegistryConfig(env: Record<string, string | undefined>): RegistryConfig {
+  const parsed = loadConfig(RegistryConfigSchema, env);
+  const publicUrl = parsed.SPL_PUBLIC_URL ?? `http://${parsed.SPL_HOST}:${parsed.SPL_REGISTRY_PORT}`;
+  return Object.freeze({ ...parsed, publicUrl });
+}
+
+/** `SPL_MODE=production` refuses insecure defaults; the message names the variable. */
+export function productionProblems(config: RegistryConfig): string[] {
+  if (config.SPL_MODE !== 'production') return [];
+  const problems: string[] = [];
+  if (!config.SPL_MASTER_KEY)
+    problems.push('SPL_MASTER_KEY is required in production (secrets at rest are sealed with it)');
+  if (!config.SPL_PUBLIC_URL?.startsWith('https://'))
+    problems.push('SPL_PUBLIC_URL must be an https:// URL in production (BKS 60(3)(a))');
+  if (!config.DATABASE_URL)
+    problems.push('DATABASE_URL is required in production (the embedded store is single-instance)');
+  return problems;
+}

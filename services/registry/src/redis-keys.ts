@@ -1,0 +1,17 @@
+/**
+ * Every Redis key and channel the registry uses, built in one place (BullMQ's queue-keys
+ * model): a hub prefix, a name, and a hash tag where keys must share a Cluster slot.
+ */
+export interface RedisKeys {
+  /** Pub/sub channel on which a new snapshot version is announced. */
+  snapshotChannel: string;
+  /** Failed client authentications of one client id in the current window. */
+  authFailures(clientId: string): string;
+}
+
+export function createRedisKeys(prefix: string): RedisKeys {
+  return {
+    snapshotChannel: `${prefix}:snapshot:changed`,
+    authFailures: (clientId) => `${prefix}:auth-failures:{${clientId}}`,
+  };
+}

@@ -1,0 +1,50 @@
+import { type Static, Type } from 'typebox';
+import { PERSON_ROLES, ROLE_NAMES } from '../../config.js';
+import { Slug, Timestamp } from '../common-schemas.js';
+
+export const RoleName = Type.Enum(ROLE_NAMES);
+
+export const ClientIdString = Type.String({ pattern: '^[a-zA-Z0-9._-]{3,64}$' });
+
+export const UserInput = Type.Object(
+  {
+    username: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{1,62}$' }),
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    email: Type.Optional(Type.String({ format: 'email', maxLength: 254 })),
+    org: Slug,
+    roles: Type.Array(Type.Enum(PERSON_ROLES), {
+      minItems: 1,
+      uniqueItems: true,
+    }),
+    /** The personal client's id; generated when absent. */
+    clientId: Type.Optional(ClientIdString),
+  },
+  { additionalProperties: false },
+);
+export type UserInput = Static<typeof UserInput>;
+
+export const User = Type.Object({
+  id: Type.String(),
+  username: Type.String(),
+  name: Type.String(),
+  email: Type.Optional(Type.String()),
+  org: Type.String(),
+  roles: Type.Array(RoleName),
+  disabled: Type.Boolean(),
+  clientIds: Type.Array(Type.String()),
+  createdAt: Timestamp,
+});
+export type User = Static<typeof User>;
+
+/** Credentials shown once, at creation or rotation. */
+export const IssuedCredentials = Type.Object({
+  clientId: Type.String(),
+  clientSecret: Type.String({ description: 'shown only in this answer; store it now' }),
+});
+
+export const Me = Type.Object({
+  clientId: Type.String(),
+  org: Type.String(),
+  roles: Type.Array(RoleName),
+  user: Type.Optional(User),
+});

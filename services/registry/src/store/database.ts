@@ -1,0 +1,91 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+
+/** What domain code may do with the store: run parameterised SQL. */
+export interface Sql {
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+}
+
+/**
+ * The registry's database: a PostgreSQL server (DATABASE_URL) or an embedded PGlite in
+ * SPL_DATA_DIR. Both speak the same SQL, and one set of migrations serves both.
+ */
+export interface Database extends Sql {
+  readonly kind: 'postgres' | 'pglite';
+  /** Runs `fn` in one transaction; commits if it resolves, rolls back if it throws. */
+  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  /** Runs a script of several statements (migrations). */
+  exec(script: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+// Read int8 as a JS number: our bigints (audit seq) stay far below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export function createPostgresDatabase(options: { url: string; schema?: string; max?: number }): Database {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.max ?? 10,
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+  });
+  // An idle client losing its connection must not crash the process.
+  pool.on('error', () => {});
+  return {
+    kind: 'postgres',
+    async query(text, params) {
+      const result = await pool.query(text, params as unknown[]);
+      return result.rows;
+    },
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const tx: Sql = {
+          query: async (text, params) => (await client.query(text, params as unknown[])).rows,
+        };
+        const out = await fn(tx);
+        await client.query('COMMIT');
+        return out;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async exec(script) {
+      await pool.query(script);
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+/** Embedded PostgreSQL in `dataDir`, or in memory when `dataDir` is undefined (tests). */
+export async function createPgliteDatabase(options: { dataDir?: string }): Promise<Database> {
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const db = await PGlite.create(options.dataDir);
+  // PGlite is one connection; transactions already run one at a time.
+  let closed = false;
+  const query: Sql['query'] = async (text, params) =>
+    (await db.query(text, params as unknown[])).rows as never;
+  return {
+    kind: 'pglite',
+    query,
+    async transaction(fn) {
+      return db.transaction(async (tx) =>
+        fn({ query: async (text, params) => (await tx.query(text, params as unknown[])).rows as never }),
+      );
+    },
+    async exec(script) {
+      await db.exec(script);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.close();
+    },
+  };
+}

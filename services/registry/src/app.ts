@@ -11,6 +11,7 @@ import { createKeyRing } from './oauth/signing-keys.js';
 import { accessControlPlugin } from './plugins/access-control.js';
 import { createRedisKeys } from './redis-keys.js';
 import type { RegistryContext, RegistryDeps } from './registry-context.js';
+import { auditRoutes } from './routes/audit/index.js';
 import { healthRoutes } from './routes/health/index.js';
 import { oauthRoutes } from './routes/oauth/index.js';
 import { organisationRoutes } from './routes/organisations/index.js';
@@ -109,6 +110,7 @@ export async function buildApp(deps: RegistryDeps): Promise<RegistryApp> {
   await app.register(oauthRoutes, ctx);
   await app.register(organisationRoutes, ctx);
   await app.register(userRoutes, ctx);
+  await app.register(auditRoutes, ctx);
 
   app.addHook('onClose', async () => {
     await snapshots.close();

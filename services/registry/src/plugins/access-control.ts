@@ -15,12 +15,22 @@ import type { KeyRing } from '../oauth/signing-keys.js';
  */
 export type Access = { public: true } | { roles: 'any' | readonly Role[] };
 
+export interface RouteAccess {
+  method: string;
+  url: string;
+  access: Access;
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
   }
   interface FastifyRequest {
     principal: Principal | null;
+  }
+  interface FastifyInstance {
+    /** Every route with its access rule, in registration order (the access-matrix test reads it). */
+    routeAccess: RouteAccess[];
   }
 }
 
@@ -35,15 +45,19 @@ export function principalOf(request: FastifyRequest): Principal {
 export const accessControlPlugin = fp(
   async (app: FastifyInstance, opts: { keyRing: KeyRing }) => {
     app.decorateRequest('principal', null);
+    const routes: RouteAccess[] = [];
+    app.decorate('routeAccess', routes);
 
     app.addHook('onRoute', (route) => {
       const config = (route.config ?? {}) as { access?: Access };
-      if (config.access) return;
-      if (PLUGIN_PUBLIC_PREFIXES.some((p) => route.url.startsWith(p)) || route.method === 'HEAD') {
-        route.config = { ...config, access: { public: true } } as never;
-        return;
+      let access = config.access;
+      if (!access) {
+        if (!PLUGIN_PUBLIC_PREFIXES.some((p) => route.url.startsWith(p)) && route.method !== 'HEAD')
+          throw new Error(`route ${String(route.method)} ${route.url} declares no access rule`);
+        access = { public: true };
+        route.config = { ...config, access } as never;
       }
-      throw new Error(`route ${String(route.method)} ${route.url} declares no access rule`);
+      for (const method of [route.method].flat()) routes.push({ method, url: route.url, access });
     });
 
     const challenge = { 'WWW-Authenticate': 'Bearer realm="spl", error="invalid_token"' };

@@ -98,3 +98,33 @@ export async function createUser(
     throw err;
   }
 }
+
+/** Changes a person's name, e-mail or roles; writes and records nothing when nothing differs. */
+export async function updateUser(
+  tx: Sql,
+  audit: RecordAudit,
+  username: string,
+  patch: { name?: string; email?: string; roles?: User['roles'] },
+  now: Date,
+): Promise<{ user: User; changed: boolean }> {
+  const current = await findUserByUsername(tx, username);
+  if (!current) throw errors.SPL_NOT_FOUND(`no user ${username}`);
+  const before = { name: current.name, email: current.email ?? null, roles: current.roles };
+  const after = {
+    name: patch.name ?? before.name,
+    email: patch.email ?? before.email,
+    roles: patch.roles ?? before.roles,
+  };
+  if (JSON.stringify(before) === JSON.stringify(after)) return { user: current, changed: false };
+  await tx.query('UPDATE users SET name = $2, email = $3, roles = $4, updated_at = $5 WHERE id = $1', [
+    current.id,
+    after.name,
+    after.email,
+    after.roles,
+    now.toISOString(),
+  ]);
+  // The personal client carries the same roles (tokens take them from the person).
+  await tx.query("UPDATE oauth_clients SET roles = $2 WHERE user_id = $1 AND kind = 'personal'", [current.id, after.roles]);
+  await audit({ action: 'user.update', entityType: 'user', entityId: username, before, after });
+  return { user: (await findUserById(tx, current.id))!, changed: true };
+}

@@ -1,0 +1,210 @@
+/**
+ * `pnpm start`: the whole hub on this machine with its demo loaded.
+ *
+ * 1. Redis at REDIS_URL, or a local redis-server started with its data in .spl/redis.
+ * 2. The demo upstream (Disdukcapil population API) on 8090.
+ * 3. The registry on 8081 (PostgreSQL at DATABASE_URL, or embedded PGlite in .spl/data).
+ * 4. The demo content from demo/hub.yaml, applied with `spl apply` by the people whose act
+ *    each step is — the bootstrap operator creates, the publisher submits, the Dinas Kominfo
+ *    operator grants kelaikan operasi, the security reviewer kelaikan keamanan, the publisher
+ *    publishes, the consumer asks for access and the data owner consents — so the demo goes
+ *    through the same approval gates as everything else.
+ * 5. .spl/demo.json (0600) for people and scripts; secrets are never printed.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const splDir = join(root, '.spl');
+const demoFile = join(splDir, 'demo.json');
+const host = process.env.SPL_HOST ?? '127.0.0.1';
+const registryPort = Number(process.env.SPL_REGISTRY_PORT ?? 8081);
+const upstreamPort = Number(process.env.SPL_DEMO_UPSTREAM_PORT ?? 8090);
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const registryUrl = `http://${host}:${registryPort}`;
+const children: ChildProcess[] = [];
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+function stopAll(code: number): never {
+  for (const child of children.reverse()) child.kill('SIGTERM');
+  process.exit(code);
+}
+process.on('SIGINT', () => stopAll(0));
+process.on('SIGTERM', () => stopAll(0));
+
+function portAnswers(port: number, h = host): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = createConnection({ port, host: h }, () => {
+      socket.end();
+      done(true);
+    });
+    socket.on('error', () => done(false));
+    socket.setTimeout(1000, () => {
+      socket.destroy();
+      done(false);
+    });
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  say(`✗ ${what} did not come up within ${timeoutMs / 1000} s; see the log lines above`);
+  stopAll(1);
+}
+
+function start(name: string, args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(args[0]!, args.slice(1), { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  child.on('exit', (code, signal) => {
+    if (signal !== 'SIGTERM') {
+      say(`✗ ${name} exited (${code ?? signal})`);
+      stopAll(1);
+    }
+  });
+  children.push(child);
+  return child;
+}
+
+interface DemoSecrets {
+  operator: { clientId: string; clientSecret: string };
+  consumer: { clientId: string; clientSecret: string };
+  people: Record<string, { clientId: string; clientSecret: string }>;
+}
+
+/** Credentials are made once and kept in demo.json, so a restart finds the same store. */
+function loadOrCreateSecrets(): DemoSecrets & Record<string, unknown> {
+  const current = existsSync(demoFile) ? JSON.parse(readFileSync(demoFile, 'utf8')) : {};
+  const secret = () => `spl_sk_${randomBytes(32).toString('base64url')}`;
+  const person = (clientId: string) => current.people?.[clientId.replace(/^demo-/, '')] ?? { clientId, clientSecret: secret() };
+  return {
+    ...current,
+    operator: current.operator ?? { clientId: 'bootstrap-operator', clientSecret: secret() },
+    consumer: current.consumer ?? { clientId: 'dinkes-sistem-rujukan', clientSecret: secret() },
+    people: {
+      operator: person('demo-operator'),
+      reviewer: person('demo-reviewer'),
+      publisher: person('demo-publisher'),
+      consumer: person('demo-consumer'),
+    },
+  };
+}
+
+function writeDemoFile(content: object): void {
+  mkdirSync(splDir, { recursive: true });
+  writeFileSync(demoFile, `${JSON.stringify(content, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(demoFile, 0o600);
+}
+
+async function ensureRedis(): Promise<void> {
+  const url = new URL(redisUrl);
+  const port = Number(url.port || 6379);
+  if (await portAnswers(port, url.hostname)) return;
+  const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
+  if (!found) {
+    say(`✗ No Redis answers at ${redisUrl} and redis-server is not installed.`);
+    say('  Install it (Debian/Ubuntu: sudo apt-get install -y redis-server) or set REDIS_URL.');
+    process.exit(1);
+  }
+  const dir = join(splDir, 'redis');
+  mkdirSync(dir, { recursive: true });
+  say(`· starting redis-server on ${url.hostname}:${port} (data in .spl/redis)`);
+  start('redis-server', [found, '--port', String(port), '--bind', url.hostname, '--dir', dir, '--save', '60 1', '--appendonly', 'no'], {});
+  await waitFor('redis-server', () => portAnswers(port, url.hostname), 15_000);
+}
+
+function applyAs(who: string, credentials: { clientId: string; clientSecret: string }, secrets: DemoSecrets): string {
+  const result = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/tsx/dist/cli.mjs'), 'packages/cli/src/bin.ts', 'apply', '-f', 'demo/hub.yaml'],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        SPL_REGISTRY_URL: registryUrl,
+        SPL_CLIENT_ID: credentials.clientId,
+        SPL_CLIENT_SECRET: credentials.clientSecret,
+        SPL_DEMO_OPERATOR_SECRET: secrets.people.operator!.clientSecret,
+        SPL_DEMO_REVIEWER_SECRET: secrets.people.reviewer!.clientSecret,
+        SPL_DEMO_PUBLISHER_SECRET: secrets.people.publisher!.clientSecret,
+        SPL_DEMO_CONSUMER_OWNER_SECRET: secrets.people.consumer!.clientSecret,
+        SPL_DEMO_CONSUMER_SECRET: secrets.consumer.clientSecret,
+      },
+    },
+  );
+  if (result.status !== 0) {
+    say(`✗ applying demo/hub.yaml as ${who} failed:\n${result.stderr}${result.stdout}`);
+    stopAll(1);
+  }
+  return result.stdout;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(splDir, { recursive: true });
+  const secrets = loadOrCreateSecrets();
+  writeDemoFile(secrets);
+
+  await ensureRedis();
+
+  say(`· starting the demo upstream on ${host}:${upstreamPort}`);
+  start('demo upstream', [process.execPath, join(root, 'node_modules/tsx/dist/cli.mjs'), 'demo/src/upstream-server.ts'], {
+    SPL_DEMO_UPSTREAM_PORT: String(upstreamPort),
+  });
+  say(`· starting the registry on ${registryUrl}`);
+  start('registry', [process.execPath, join(root, 'node_modules/tsx/dist/cli.mjs'), 'services/registry/src/server.ts'], {
+    SPL_REGISTRY_PORT: String(registryPort),
+    SPL_DATA_DIR: process.env.SPL_DATA_DIR ?? join(splDir, 'data'),
+    SPL_BOOTSTRAP_CLIENT_ID: secrets.operator.clientId,
+    SPL_BOOTSTRAP_CLIENT_SECRET: secrets.operator.clientSecret,
+    SPL_DEMO_FILE: demoFile,
+  });
+  await waitFor('the registry', async () => {
+    try {
+      return (await fetch(`${registryUrl}/readyz`)).ok;
+    } catch {
+      return false;
+    }
+  });
+  await waitFor('the demo upstream', () => portAnswers(upstreamPort));
+
+  // Each pass moves the demo as far as that person's roles allow (see the header).
+  const passes: Array<[string, { clientId: string; clientSecret: string }]> = [
+    ['the bootstrap operator', secrets.operator],
+    ['the Dinas Kominfo operator', secrets.people.operator!],
+    ['the security reviewer', secrets.people.reviewer!],
+    ['the Disdukcapil publisher', secrets.people.publisher!],
+    ['the Dinkes application owner', secrets.people.consumer!],
+    ['the Disdukcapil publisher (consent)', secrets.people.publisher!],
+  ];
+  say('· loading demo/hub.yaml through the approval gates');
+  for (const [who, credentials] of passes) {
+    const report = applyAs(who, credentials, secrets);
+    const changed = report.split('\n').filter((l) => /created|updated|transitioned|requested|approved/.test(l)).length;
+    say(`  ${who}: ${changed} change(s)`);
+  }
+
+  writeDemoFile({
+    ...secrets,
+    publicUrl: registryUrl,
+    registryUrl,
+    upstreamUrl: `http://${host}:${upstreamPort}`,
+  });
+
+  say('');
+  say('SPL is running (Ctrl-C stops it).');
+  say(`  registry API docs   ${registryUrl}/docs`);
+  say(`  OAuth2 metadata     ${registryUrl}/.well-known/oauth-authorization-server`);
+  say(`  metrics             ${registryUrl}/metrics`);
+  say(`  demo upstream       http://${host}:${upstreamPort}/status`);
+  say(`  credentials         ${demoFile} (mode 0600; operator, consumer, people.*)`);
+  say('  try                 pnpm spl list apis    ·    pnpm spl inbox --as people.reviewer');
+}
+
+await main();

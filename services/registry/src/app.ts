@@ -91,6 +91,8 @@ export async function buildApp(deps: RegistryDeps): Promise<RegistryApp> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // The registry speaks JSON (and form bodies at the token endpoint); anything else is 415.
+  app.removeContentTypeParser('text/plain');
   await app.register(problemPlugin);
   await app.register(accessControlPlugin, { keyRing });
   await app.register(openapiDocsPlugin, {

@@ -37,14 +37,29 @@ describe('a third-party OAuth2 client against a listening registry', () => {
     expect(as.token_endpoint).toBe(`${issuerUrl}/oauth2/token`);
 
     const client: oauth.Client = { client_id: r.bootstrap.clientId };
-    for (const auth of [oauth.ClientSecretBasic(r.bootstrap.clientSecret), oauth.ClientSecretPost(r.bootstrap.clientSecret)]) {
-      const response = await oauth.clientCredentialsGrantRequest(as, client, auth, new URLSearchParams(), insecure);
+    for (const auth of [
+      oauth.ClientSecretBasic(r.bootstrap.clientSecret),
+      oauth.ClientSecretPost(r.bootstrap.clientSecret),
+    ]) {
+      const response = await oauth.clientCredentialsGrantRequest(
+        as,
+        client,
+        auth,
+        new URLSearchParams(),
+        insecure,
+      );
       const result = await oauth.processClientCredentialsResponse(as, client, response);
       expect(result.token_type).toBe('bearer');
 
-      const request = new Request(`${issuerUrl}/v1/me`, { headers: { authorization: `Bearer ${result.access_token}` } });
+      const request = new Request(`${issuerUrl}/v1/me`, {
+        headers: { authorization: `Bearer ${result.access_token}` },
+      });
       const claims = await oauth.validateJwtAccessToken(as, request, 'spl', insecure);
-      expect(claims).toMatchObject({ iss: issuerUrl, client_id: r.bootstrap.clientId, spl_org: 'diskominfo' });
+      expect(claims).toMatchObject({
+        iss: issuerUrl,
+        client_id: r.bootstrap.clientId,
+        spl_org: 'diskominfo',
+      });
 
       const me = await fetch(request);
       expect(me.status).toBe(200);
@@ -53,9 +68,18 @@ describe('a third-party OAuth2 client against a listening registry', () => {
 
   it('reports a wrong secret as invalid_client through the library', async () => {
     const issuer = new URL(issuerUrl);
-    const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }));
+    const as = await oauth.processDiscoveryResponse(
+      issuer,
+      await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }),
+    );
     const client: oauth.Client = { client_id: 'nobody-registered' };
-    const response = await oauth.clientCredentialsGrantRequest(as, client, oauth.ClientSecretBasic('nope'), new URLSearchParams(), insecure);
+    const response = await oauth.clientCredentialsGrantRequest(
+      as,
+      client,
+      oauth.ClientSecretBasic('nope'),
+      new URLSearchParams(),
+      insecure,
+    );
     const error = await oauth.processClientCredentialsResponse(as, client, response).catch((e) => e);
     // The library surfaces the `WWW-Authenticate: Basic` challenge; the body is RFC 6749 §5.2.
     expect(error).toBeInstanceOf(oauth.WWWAuthenticateChallengeError);

@@ -61,7 +61,11 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
 }
 
 function start(name: string, args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(args[0]!, args.slice(1), { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(args[0]!, args.slice(1), {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   child.on('exit', (code, signal) => {
     if (signal !== 'SIGTERM') {
       say(`✗ ${name} exited (${code ?? signal})`);
@@ -82,7 +86,8 @@ interface DemoSecrets {
 function loadOrCreateSecrets(): DemoSecrets & Record<string, unknown> {
   const current = existsSync(demoFile) ? JSON.parse(readFileSync(demoFile, 'utf8')) : {};
   const secret = () => `spl_sk_${randomBytes(32).toString('base64url')}`;
-  const person = (clientId: string) => current.people?.[clientId.replace(/^demo-/, '')] ?? { clientId, clientSecret: secret() };
+  const person = (clientId: string) =>
+    current.people?.[clientId.replace(/^demo-/, '')] ?? { clientId, clientSecret: secret() };
   return {
     ...current,
     operator: current.operator ?? { clientId: 'bootstrap-operator', clientSecret: secret() },
@@ -115,11 +120,31 @@ async function ensureRedis(): Promise<void> {
   const dir = join(splDir, 'redis');
   mkdirSync(dir, { recursive: true });
   say(`· starting redis-server on ${url.hostname}:${port} (data in .spl/redis)`);
-  start('redis-server', [found, '--port', String(port), '--bind', url.hostname, '--dir', dir, '--save', '60 1', '--appendonly', 'no'], {});
+  start(
+    'redis-server',
+    [
+      found,
+      '--port',
+      String(port),
+      '--bind',
+      url.hostname,
+      '--dir',
+      dir,
+      '--save',
+      '60 1',
+      '--appendonly',
+      'no',
+    ],
+    {},
+  );
   await waitFor('redis-server', () => portAnswers(port, url.hostname), 15_000);
 }
 
-function applyAs(who: string, credentials: { clientId: string; clientSecret: string }, secrets: DemoSecrets): string {
+function applyAs(
+  who: string,
+  credentials: { clientId: string; clientSecret: string },
+  secrets: DemoSecrets,
+): string {
   const result = spawnSync(
     process.execPath,
     [join(root, 'node_modules/tsx/dist/cli.mjs'), 'packages/cli/src/bin.ts', 'apply', '-f', 'demo/hub.yaml'],
@@ -154,17 +179,25 @@ async function main(): Promise<void> {
   await ensureRedis();
 
   say(`· starting the demo upstream on ${host}:${upstreamPort}`);
-  start('demo upstream', [process.execPath, join(root, 'node_modules/tsx/dist/cli.mjs'), 'demo/src/upstream-server.ts'], {
-    SPL_DEMO_UPSTREAM_PORT: String(upstreamPort),
-  });
+  start(
+    'demo upstream',
+    [process.execPath, join(root, 'node_modules/tsx/dist/cli.mjs'), 'demo/src/upstream-server.ts'],
+    {
+      SPL_DEMO_UPSTREAM_PORT: String(upstreamPort),
+    },
+  );
   say(`· starting the registry on ${registryUrl}`);
-  start('registry', [process.execPath, join(root, 'node_modules/tsx/dist/cli.mjs'), 'services/registry/src/server.ts'], {
-    SPL_REGISTRY_PORT: String(registryPort),
-    SPL_DATA_DIR: process.env.SPL_DATA_DIR ?? join(splDir, 'data'),
-    SPL_BOOTSTRAP_CLIENT_ID: secrets.operator.clientId,
-    SPL_BOOTSTRAP_CLIENT_SECRET: secrets.operator.clientSecret,
-    SPL_DEMO_FILE: demoFile,
-  });
+  start(
+    'registry',
+    [process.execPath, join(root, 'node_modules/tsx/dist/cli.mjs'), 'services/registry/src/server.ts'],
+    {
+      SPL_REGISTRY_PORT: String(registryPort),
+      SPL_DATA_DIR: process.env.SPL_DATA_DIR ?? join(splDir, 'data'),
+      SPL_BOOTSTRAP_CLIENT_ID: secrets.operator.clientId,
+      SPL_BOOTSTRAP_CLIENT_SECRET: secrets.operator.clientSecret,
+      SPL_DEMO_FILE: demoFile,
+    },
+  );
   await waitFor('the registry', async () => {
     try {
       return (await fetch(`${registryUrl}/readyz`)).ok;
@@ -186,7 +219,9 @@ async function main(): Promise<void> {
   say('· loading demo/hub.yaml through the approval gates');
   for (const [who, credentials] of passes) {
     const report = applyAs(who, credentials, secrets);
-    const changed = report.split('\n').filter((l) => /created|updated|transitioned|requested|approved/.test(l)).length;
+    const changed = report
+      .split('\n')
+      .filter((l) => /created|updated|transitioned|requested|approved/.test(l)).length;
     say(`  ${who}: ${changed} change(s)`);
   }
 

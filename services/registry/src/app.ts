@@ -11,10 +11,14 @@ import { createKeyRing } from './oauth/signing-keys.js';
 import { accessControlPlugin } from './plugins/access-control.js';
 import { createRedisKeys } from './redis-keys.js';
 import type { RegistryContext, RegistryDeps } from './registry-context.js';
+import { applicationRoutes } from './routes/applications/index.js';
 import { auditRoutes } from './routes/audit/index.js';
 import { healthRoutes } from './routes/health/index.js';
+import { inboxRoutes } from './routes/inbox/index.js';
 import { oauthRoutes } from './routes/oauth/index.js';
 import { organisationRoutes } from './routes/organisations/index.js';
+import { subscriptionRoutes } from './routes/subscriptions/index.js';
+import { trustedIssuerRoutes } from './routes/trusted-issuers/index.js';
 import { userRoutes } from './routes/users/index.js';
 import { createSnapshotService } from './snapshot/snapshot-service.js';
 import { migrate } from './store/migrate.js';
@@ -113,6 +117,10 @@ export async function buildApp(deps: RegistryDeps): Promise<RegistryApp> {
   await app.register(organisationRoutes, ctx);
   await app.register(userRoutes, ctx);
   await app.register(auditRoutes, ctx);
+  await app.register(trustedIssuerRoutes, ctx);
+  await app.register(applicationRoutes, ctx);
+  await app.register(subscriptionRoutes, ctx);
+  await app.register(inboxRoutes, ctx);
 
   app.addHook('onClose', async () => {
     await snapshots.close();

@@ -25,6 +25,8 @@ export class ApplyReport {
   }
 
   get changed(): boolean {
-    return this.items.some((i) => i.result === 'created' || i.result === 'updated' || i.result === 'transitioned');
+    return this.items.some(
+      (i) => i.result === 'created' || i.result === 'updated' || i.result === 'transitioned',
+    );
   }
 }

@@ -124,7 +124,10 @@ export async function updateUser(
     now.toISOString(),
   ]);
   // The personal client carries the same roles (tokens take them from the person).
-  await tx.query("UPDATE oauth_clients SET roles = $2 WHERE user_id = $1 AND kind = 'personal'", [current.id, after.roles]);
+  await tx.query("UPDATE oauth_clients SET roles = $2 WHERE user_id = $1 AND kind = 'personal'", [
+    current.id,
+    after.roles,
+  ]);
   await audit({ action: 'user.update', entityType: 'user', entityId: username, before, after });
   return { user: (await findUserById(tx, current.id))!, changed: true };
 }

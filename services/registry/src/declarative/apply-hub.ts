@@ -1,3 +1,4 @@
+import { canonicalJson } from '@spl/audit-chain';
 import { isSplError } from '@spl/problem';
 import { applyApi } from '../apis/api-store.js';
 import { applyVersion, openUpstreamSecret, type VersionRef } from '../apis/version-store.js';

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { canonicalJson } from '@spl/audit-chain';
 import type { RecordAudit } from '../audit/mutations.js';
 import { errors } from '../errors.js';
 import type { Organisation, OrganisationInput, OrganisationPatch } from '../routes/organisations/schemas.js';
@@ -94,7 +95,8 @@ export async function updateOrganisation(
     ...audited(before),
     ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)),
   };
-  if (JSON.stringify(next) === JSON.stringify(audited(before))) return before;
+  // jsonb keeps its own key order, so compare canonically (RFC 8785).
+  if (canonicalJson(next) === canonicalJson(audited(before))) return before;
   const [row] = await tx.query<DbOrganisationRow>(
     'UPDATE organisations SET name = $2, kind = $3, contacts = $4, updated_at = $5 WHERE id = $1 RETURNING *',
     [current.id, next.name, next.kind, JSON.stringify(next.contacts), now.toISOString()],

@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { errors } from '../../src/errors.js';
+
+const docs = readFileSync(
+  resolve(dirname(fileURLToPath(import.meta.url)), '../../../../docs/errors.md'),
+  'utf8',
+);
+
+// Keeps the catalogue and its documentation in step (as fastify's test/internals/errors.test.js does).
+describe('the error catalogue', () => {
+  it.each(Object.values(errors).map((f) => [f.spec.code, f.spec.status] as const))(
+    '%s is documented with status %i',
+    (code, status) => {
+      const row = docs.split('\n').find((line) => line.startsWith(`| \`${code}\` |`));
+      expect(row, `${code} is missing from docs/errors.md`).toBeDefined();
+      expect(row).toContain(`| ${status} |`);
+    },
+  );
+});

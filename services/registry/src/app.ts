@@ -17,8 +17,10 @@ import { auditRoutes } from './routes/audit/index.js';
 import { declarativeRoutes } from './routes/declarative/index.js';
 import { healthRoutes } from './routes/health/index.js';
 import { inboxRoutes } from './routes/inbox/index.js';
+import { keyRoutes } from './routes/keys/index.js';
 import { oauthRoutes } from './routes/oauth/index.js';
 import { organisationRoutes } from './routes/organisations/index.js';
+import { snapshotRoutes } from './routes/snapshot/index.js';
 import { subscriptionRoutes } from './routes/subscriptions/index.js';
 import { trustedIssuerRoutes } from './routes/trusted-issuers/index.js';
 import { userRoutes } from './routes/users/index.js';
@@ -42,7 +44,19 @@ export async function buildApp(deps: RegistryDeps): Promise<RegistryApp> {
   await migrate(db);
 
   const keys = createRedisKeys(config.SPL_REDIS_PREFIX);
-  const snapshots = createSnapshotService({ redis, keys });
+  const metrics = createMetricsRegistry('registry');
+  // Background compile failures are logged once the app (and its logger) exists.
+  let log: FastifyInstance['log'] | undefined;
+  const snapshots = createSnapshotService({
+    db,
+    redis,
+    keys,
+    clock,
+    issuer: config.publicUrl,
+    audience: config.SPL_TOKEN_AUDIENCE,
+    metrics,
+    onError: (err, what) => log?.error({ err }, `snapshot ${what} failed`),
+  });
   const mutate = createMutator(db, clock, () => snapshots.markChanged());
   const keyRing = createKeyRing({
     db,
@@ -96,6 +110,7 @@ export async function buildApp(deps: RegistryDeps): Promise<RegistryApp> {
     bodyLimit: config.SPL_OPENAPI_MAX_BYTES,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  log = app.log;
 
   // The registry speaks JSON (and form bodies at the token endpoint); anything else is 415.
   app.removeContentTypeParser('text/plain');
@@ -109,7 +124,7 @@ export async function buildApp(deps: RegistryDeps): Promise<RegistryApp> {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
   });
   await app.register(metricsPlugin, {
-    registry: createMetricsRegistry('registry'),
+    registry: metrics,
     prefix: 'spl_registry',
     routeConfig: { access: { public: true } },
   });
@@ -125,6 +140,8 @@ export async function buildApp(deps: RegistryDeps): Promise<RegistryApp> {
   await app.register(applicationRoutes, ctx);
   await app.register(subscriptionRoutes, ctx);
   await app.register(inboxRoutes, ctx);
+  await app.register(snapshotRoutes, ctx);
+  await app.register(keyRoutes, ctx);
 
   app.addHook('onClose', async () => {
     await snapshots.close();

@@ -358,7 +358,8 @@ export async function applyHubDocument(
         {
           org,
           ...app,
-          ...(client ? { credentials: client.clientId ? { clientId: client.clientId } : {} } : {}),
+          // Not federated means SPL client credentials, with or without a `client` block.
+          ...(app.federated ? {} : { credentials: client?.clientId ? { clientId: client.clientId } : {} }),
           ...(client?.secret ? { secret: client.secret } : {}),
         },
         ctx,

@@ -34,8 +34,22 @@ export interface KeyRing {
   /** Ensures an active key exists and is younger than the rotation period. */
   ensureActiveKey(actor: Actor): Promise<void>;
   rotate(actor: Actor): Promise<{ kid: string; retired: string[] }>;
+  /** The keys in the JWKS now, newest first, read from the store (not the cache). */
+  listKeys(): Promise<SigningKeyInfo[]>;
   /** Forget the cached keys (after a rotation elsewhere, or an unknown kid). */
   invalidate(): void;
+}
+
+/** A signing key as operators and auditors see it: never its private part. */
+export interface SigningKeyInfo {
+  kid: string;
+  alg: string;
+  createdAt: string;
+  retiredAt: string | null;
+  /** When the key leaves the JWKS: the last token it signed has expired. */
+  notAfter: string | null;
+  /** `active` signs new tokens; `retiring` only verifies tokens it already signed. */
+  status: 'active' | 'retiring';
 }
 
 export function createKeyRing(deps: {
@@ -86,7 +100,9 @@ export function createKeyRing(deps: {
     const key = await generateSigningKey();
     const out = await deps.mutate(actor, async (tx, audit) => {
       const now = deps.clock();
-      const notAfter = new Date(now.getTime() + (deps.tokenLifetimeSeconds + 60) * 1000);
+      // Another registry instance may sign with the old key until its cache refreshes
+      // (refreshMs); its last token then lives a token lifetime more; 60 s covers clock skew.
+      const notAfter = new Date(now.getTime() + refreshMs + (deps.tokenLifetimeSeconds + 60) * 1000);
       const retired = await tx.query<{ kid: string }>(
         'UPDATE signing_keys SET retired_at = $1, not_after = $2 WHERE retired_at IS NULL RETURNING kid',
         [now.toISOString(), notAfter.toISOString()],
@@ -133,6 +149,21 @@ export function createKeyRing(deps: {
         await rotate(actor);
     },
     rotate,
+    async listKeys() {
+      const rows = await deps.db.query<Omit<DbSigningKeyRow, 'private_key' | 'public_jwk'>>(
+        `SELECT kid, alg, created_at, retired_at, not_after FROM signing_keys
+          WHERE not_after IS NULL OR not_after > $1 ORDER BY retired_at IS NOT NULL, created_at DESC, kid`,
+        [deps.clock().toISOString()],
+      );
+      return rows.map((r) => ({
+        kid: r.kid,
+        alg: r.alg,
+        createdAt: new Date(r.created_at).toISOString(),
+        retiredAt: r.retired_at ? new Date(r.retired_at).toISOString() : null,
+        notAfter: r.not_after ? new Date(r.not_after).toISOString() : null,
+        status: r.retired_at ? 'retiring' : 'active',
+      }));
+    },
     invalidate() {
       // At most one reload per 5 s, so a flood of bad tokens cannot hammer the store.
       if (cache && deps.clock().getTime() - cache.loadedAt > 5000) cache = undefined;

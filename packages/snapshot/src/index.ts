@@ -1,0 +1,27 @@
+export { checkSnapshot, parseSnapshot, parseSnapshotNotice, SnapshotFormatError } from './parse-snapshot.js';
+export {
+  createSnapshotClient,
+  SNAPSHOT_FILE,
+  type SnapshotClient,
+  SnapshotClientError,
+  type SnapshotClientOptions,
+  type SnapshotClientStatus,
+  type SnapshotSource,
+} from './snapshot-client.js';
+export {
+  CLASSIFICATIONS,
+  PublicJwk,
+  ROUTE_STATES,
+  SNAPSHOT_FORMAT,
+  Snapshot,
+  SnapshotApplication,
+  SnapshotNotice,
+  SnapshotOrganisation,
+  SnapshotPlan,
+  SnapshotRoute,
+  SnapshotSubscription,
+  SnapshotTrustedIssuer,
+  SnapshotUpstreamAuth,
+  SUBSCRIPTION_STATES,
+  upstreamSecretContext,
+} from './snapshot-schema.js';

@@ -180,17 +180,19 @@ export async function searchCatalog(
     );
   }
   const from = `FROM apis a JOIN organisations o ON o.id = a.org_id WHERE ${where.join(' AND ')}`;
+  const limit = query.limit ?? 50;
+  const offset = query.offset ?? 0;
   const [count] = await db.query<{ n: number }>(`SELECT count(*)::int AS n ${from}`, params);
   const rows = await db.query<DbApiWithOrgRow>(
     `SELECT a.*, o.slug AS org_slug ${from} ORDER BY o.slug, a.slug LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-    [...params, query.limit, query.offset],
+    [...params, limit, offset],
   );
   const versions = await versionSummaries(db, principal, rows);
   return {
     items: rows.map((r) => apiOfRow(r, versions.get(r.id)!)),
     total: Number(count?.n ?? 0),
-    limit: query.limit,
-    offset: query.offset,
+    limit,
+    offset,
   };
 }
 

@@ -1,7 +1,12 @@
 import { canonicalJson } from '@spl/audit-chain';
 import { isSplError } from '@spl/problem';
 import { applyApi } from '../apis/api-store.js';
-import { applyVersion, openUpstreamSecret, type VersionRef } from '../apis/version-store.js';
+import {
+  applyVersion,
+  getVisibleVersionRows,
+  openUpstreamSecret,
+  type VersionRef,
+} from '../apis/version-store.js';
 import { applyApplication } from '../applications/application-store.js';
 import type { RecordAudit } from '../audit/mutations.js';
 import { hasRole, type Principal } from '../auth/principal.js';
@@ -194,17 +199,22 @@ async function upstreamAuthInput(
   }
 }
 
-async function versionState(tx: Sql, ref: VersionRef): Promise<VersionState | undefined> {
-  const [row] = await tx.query<{ state: VersionState }>(
-    `SELECT v.state FROM api_versions v JOIN apis a ON a.id = v.api_id JOIN organisations o ON o.id = a.org_id
-      WHERE o.slug = $1 AND a.slug = $2 AND v.version = $3`,
-    [ref.org, ref.api, ref.version],
-  );
-  return row?.state;
+/** A version's state as the caller may see it; undefined for one it may not (as REST answers 404). */
+async function versionState(
+  tx: Sql,
+  principal: Principal,
+  ref: VersionRef,
+): Promise<VersionState | undefined> {
+  try {
+    return (await getVisibleVersionRows(tx, principal, ref)).version.state;
+  } catch (err) {
+    if (isSplError(err) && err.code === 'SPL_NOT_FOUND') return undefined;
+    throw err;
+  }
 }
 
-async function versionExists(tx: Sql, ref: VersionRef): Promise<boolean> {
-  return (await versionState(tx, ref)) !== undefined;
+async function versionExists(tx: Sql, principal: Principal, ref: VersionRef): Promise<boolean> {
+  return (await versionState(tx, principal, ref)) !== undefined;
 }
 
 /** Moves a version towards `desired` one gate at a time, as far as the caller may. */
@@ -218,7 +228,7 @@ async function moveVersionTowards(
   report: ApplyReport,
 ): Promise<void> {
   const id = `${ref.org}/${ref.api}/${ref.version}`;
-  let state = (await versionState(tx, ref))!;
+  let state = (await versionState(tx, principal, ref))!;
   if (ORDER.indexOf(state) > ORDER.indexOf(desired))
     return report.add(
       'api_version',
@@ -275,7 +285,7 @@ export async function applyHubDocument(
     const same =
       existing.name === org.name &&
       existing.kind === org.kind &&
-      JSON.stringify(existing.contacts) === JSON.stringify(org.contacts ?? []);
+      canonicalJson(existing.contacts) === canonicalJson(org.contacts ?? []);
     if (same) {
       report.add('organisation', org.slug, 'unchanged');
       continue;
@@ -342,7 +352,7 @@ export async function applyHubDocument(
           'refused',
           `definition not checked: ${vResult.refusedBecause}`,
         );
-        if (!(await versionExists(tx, ref))) continue;
+        if (!(await versionExists(tx, principal, ref))) continue;
       } else report.add('api_version', `${id}/${version.version}`, vResult);
       await moveVersionTowards(tx, audit, principal, ref, state ?? 'draft', ctx, report);
     }
@@ -376,7 +386,7 @@ export async function applyHubDocument(
   for (const sub of doc.subscriptions ?? []) {
     const id = `${sub.application} → ${sub.api}/${sub.version}`;
     const [apiOrg, apiSlug] = sub.api.split('/') as [string, string];
-    const state = await versionState(tx, { org: apiOrg, api: apiSlug, version: sub.version });
+    const state = await versionState(tx, principal, { org: apiOrg, api: apiSlug, version: sub.version });
     if (state !== 'published' && state !== 'deprecated') {
       report.add(
         'subscription',

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SplError } from '@spl/problem';
+import { getVisibleApiRow } from '../apis/api-store.js';
 import type { RecordAudit } from '../audit/mutations.js';
 import { assertActsForOrg } from '../auth/policy.js';
 import { hasRole, type Principal } from '../auth/principal.js';
@@ -180,6 +181,8 @@ export async function requestSubscription(
   const [appOrg, appSlug] = splitRef(input.application);
   const [apiOrg, apiSlug] = splitRef(input.api);
   assertActsForOrg(principal, appOrg, ['consumer', 'publisher']);
+  // A dikecualikan API the caller may not see is answered as missing.
+  await getVisibleApiRow(tx, principal, apiOrg, apiSlug);
   const [app] = await tx.query<{ id: string }>(
     `SELECT a.id FROM applications a JOIN organisations o ON o.id = a.org_id WHERE o.slug = $1 AND a.slug = $2`,
     [appOrg, appSlug],
@@ -265,6 +268,8 @@ export async function decideSubscription(
   const row = locked ? await findSubscriptionRow(tx, id) : undefined;
   if (!row) throw errors.SPL_NOT_FOUND(`no subscription ${id}`);
   const before = subscriptionOfRow(row);
+  // One the caller may not see is answered as missing, as GET answers it.
+  if (!canSeeSubscription(principal, before)) throw errors.SPL_NOT_FOUND(`no subscription ${id}`);
   const refusal = decisionRefusal(principal, input.decision, before);
   if (refusal) throw refusal;
   const transition = TRANSITIONS[input.decision];

@@ -129,15 +129,16 @@ describe.each(['postgres', 'pglite'] as const)('data-owner consent to subscripti
     expect(await countRows(r, 'subscriptions')).toBe(before);
   });
 
-  it('refuses consent from everyone but the owner’s people with 403, and from the bootstrap client as not a person', async () => {
+  it('refuses consent from everyone but the owner’s people, and from the bootstrap client as not a person', async () => {
     expectProblem(await decide(dewi, 'approve'), 403, 'SPL_FORBIDDEN');
     expectProblem(await decide(appClient, 'approve'), 403, 'SPL_FORBIDDEN');
-    expectProblem(await decide(bayu, 'approve'), 403, 'SPL_FORBIDDEN');
+    // Another organisation does not even learn that the request exists.
+    expectProblem(await decide(bayu, 'approve'), 404, 'SPL_NOT_FOUND');
     expectProblem(await decide(ani, 'approve'), 403, 'SPL_FORBIDDEN');
     expectProblem(await decide(rudi, 'approve'), 403, 'SPL_FORBIDDEN');
-    expectProblem(await decide(bayu, 'reject', 'bukan urusan kami'), 403, 'SPL_FORBIDDEN');
+    expectProblem(await decide(bayu, 'reject', 'bukan urusan kami'), 404, 'SPL_NOT_FOUND');
     expectProblem(await decide(bootstrap, 'approve'), 403, 'SPL_PERSON_REQUIRED');
-    expectProblem(await decide(bayu, 'revoke'), 403, 'SPL_FORBIDDEN');
+    expectProblem(await decide(bayu, 'revoke'), 404, 'SPL_NOT_FOUND');
     expect((await call(r, rina.token, 'GET', `/v1/subscriptions/${subId}`)).json().state).toBe('pending');
   });
 

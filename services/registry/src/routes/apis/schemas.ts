@@ -91,8 +91,8 @@ export const CatalogQuery = Type.Object(
     org: Type.Optional(Type.String({ maxLength: 63 })),
     classification: Type.Optional(Classification),
     state: Type.Optional(VersionState),
-    limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-    offset: Type.Integer({ minimum: 0, default: 0 }),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
   },
   { additionalProperties: false },
 );

@@ -18,7 +18,8 @@ import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
-const splDir = join(root, '.spl');
+// SPL_STATE_DIR moves .spl elsewhere (the quick-start test runs beside a live hub).
+const splDir = resolve(root, process.env.SPL_STATE_DIR ?? '.spl');
 const demoFile = join(splDir, 'demo.json');
 const host = process.env.SPL_HOST ?? '127.0.0.1';
 const registryPort = Number(process.env.SPL_REGISTRY_PORT ?? 8081);

@@ -1,0 +1,156 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as oauth from 'oauth4webapi';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+async function freePort(): Promise<number> {
+  return new Promise((done) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
+  });
+}
+
+interface DemoFile {
+  publicUrl: string;
+  operator: { clientId: string; clientSecret: string };
+  consumer: { clientId: string; clientSecret: string };
+  upstreamUrl: string;
+}
+
+// The README's first command ends in `pnpm start`. This runs it as a newcomer would (on
+// free ports and its own state folder, so it can run beside a live hub) and checks what
+// the quick start promises: the registry up with the demo, .spl/demo.json (0600) holding
+// the credentials, no secret on the console, and an OAuth2 client library nobody here
+// wrote discovering the token endpoint from the issuer and validating the token it gets.
+describe('the quick start (pnpm start)', () => {
+  const state = mkdtempSync(join(tmpdir(), 'spl-quickstart-'));
+  let hub: ChildProcess;
+  let output = '';
+  let demo: DemoFile;
+
+  beforeAll(async () => {
+    const [registryPort, upstreamPort] = [await freePort(), await freePort()];
+    hub = spawn(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts'], {
+      cwd: root,
+      env: {
+        ...process.env,
+        SPL_STATE_DIR: state,
+        SPL_REGISTRY_PORT: String(registryPort),
+        SPL_DEMO_UPSTREAM_PORT: String(upstreamPort),
+        SPL_REDIS_PREFIX: `quickstart-${randomBytes(4).toString('hex')}`,
+        SPL_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    hub.stdout!.on('data', (chunk) => {
+      output += chunk;
+    });
+    hub.stderr!.on('data', (chunk) => {
+      output += chunk;
+    });
+    const until = Date.now() + 150_000;
+    while (!output.includes('SPL is running') && Date.now() < until) {
+      if (hub.exitCode !== null) throw new Error(`pnpm start exited:\n${output}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    if (!output.includes('SPL is running')) throw new Error(`pnpm start did not finish:\n${output}`);
+    demo = JSON.parse(readFileSync(join(state, 'demo.json'), 'utf8'));
+  }, 180_000);
+
+  afterAll(async () => {
+    if (hub?.pid) process.kill(-hub.pid, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    rmSync(state, { recursive: true, force: true });
+  });
+
+  it('writes demo.json with mode 0600 and prints no secret', () => {
+    expect(statSync(join(state, 'demo.json')).mode & 0o777).toBe(0o600);
+    expect(demo.operator.clientId).toBeTruthy();
+    expect(demo.consumer.clientId).toBeTruthy();
+    for (const secret of [demo.operator.clientSecret, demo.consumer.clientSecret])
+      expect(output).not.toContain(secret);
+    expect(output).not.toMatch(/spl_sk_/);
+  });
+
+  it('lets a third-party OAuth2 client discover the hub, get a token and verify it against jwks_uri', async () => {
+    const insecure = { [oauth.allowInsecureRequests]: true };
+    const issuer = new URL(demo.publicUrl);
+    const as = await oauth.processDiscoveryResponse(
+      issuer,
+      await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }),
+    );
+    const client: oauth.Client = { client_id: demo.consumer.clientId };
+    const response = await oauth.clientCredentialsGrantRequest(
+      as,
+      client,
+      oauth.ClientSecretBasic(demo.consumer.clientSecret),
+      new URLSearchParams(),
+      insecure,
+    );
+    const { access_token } = await oauth.processClientCredentialsResponse(as, client, response);
+    const request = new Request(`${demo.publicUrl}/v1/apis`, {
+      headers: { authorization: `Bearer ${access_token}` },
+    });
+    const claims = await oauth.validateJwtAccessToken(as, request, 'spl', insecure);
+    expect(claims).toMatchObject({
+      client_id: demo.consumer.clientId,
+      spl_org: 'dinkes',
+      spl_roles: ['consumer'],
+    });
+
+    // The demo consumer finds the published demo API in the catalog …
+    const catalog = await (await fetch(request)).json();
+    const api = catalog.items.find((a: { slug: string }) => a.slug === 'kependudukan');
+    expect(api.versions).toEqual([{ version: 'v1', state: 'published' }]);
+    // … holds an approved subscription to it …
+    const subs = await (
+      await fetch(`${demo.publicUrl}/v1/subscriptions`, {
+        headers: { authorization: `Bearer ${access_token}` },
+      })
+    ).json();
+    const list = Array.isArray(subs) ? subs : subs.items;
+    expect(list.map((s: { state: string }) => s.state)).toEqual(['approved']);
+    // … and the demo upstream answers its probe.
+    expect((await fetch(`${demo.upstreamUrl}/status`)).status).toBe(200);
+  });
+
+  it('went through every approval gate, each recorded in a verifying audit trail', async () => {
+    const token = (
+      await (
+        await fetch(`${demo.publicUrl}/oauth2/token`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            authorization: `Basic ${Buffer.from(`${demo.operator.clientId}:${demo.operator.clientSecret}`).toString('base64')}`,
+          },
+          body: 'grant_type=client_credentials',
+        })
+      ).json()
+    ).access_token;
+    const history = await (
+      await fetch(`${demo.publicUrl}/v1/apis/disdukcapil/kependudukan/versions/v1/transitions`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).json();
+    expect(history.map((t: { action: string }) => t.action)).toEqual([
+      'submit',
+      'approve',
+      'approve',
+      'publish',
+    ]);
+    const verdict = await (
+      await fetch(`${demo.publicUrl}/v1/audit/verify`, { headers: { authorization: `Bearer ${token}` } })
+    ).json();
+    expect(verdict.ok).toBe(true);
+  });
+});

@@ -109,48 +109,38 @@ describe('the quick start (pnpm start)', () => {
     });
 
     // The demo consumer finds the published demo API in the catalog …
-    const catalog = await (await fetch(request)).json();
-    const api = catalog.items.find((a: { slug: string }) => a.slug === 'kependudukan');
-    expect(api.versions).toEqual([{ version: 'v1', state: 'published' }]);
+    const catalog = (await (await fetch(request)).json()) as {
+      items: Array<{ slug: string; versions: unknown }>;
+    };
+    const api = catalog.items.find((a) => a.slug === 'kependudukan');
+    expect(api?.versions).toEqual([{ version: 'v1', state: 'published' }]);
     // … holds an approved subscription to it …
-    const subs = await (
-      await fetch(`${demo.publicUrl}/v1/subscriptions`, {
-        headers: { authorization: `Bearer ${access_token}` },
-      })
-    ).json();
-    const list = Array.isArray(subs) ? subs : subs.items;
-    expect(list.map((s: { state: string }) => s.state)).toEqual(['approved']);
+    const subs = await getJson<Array<{ state: string }>>(`${demo.publicUrl}/v1/subscriptions`, access_token);
+    expect(subs.map((x) => x.state)).toEqual(['approved']);
     // … and the demo upstream answers its probe.
     expect((await fetch(`${demo.upstreamUrl}/status`)).status).toBe(200);
   });
 
   it('went through every approval gate, each recorded in a verifying audit trail', async () => {
-    const token = (
-      await (
-        await fetch(`${demo.publicUrl}/oauth2/token`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/x-www-form-urlencoded',
-            authorization: `Basic ${Buffer.from(`${demo.operator.clientId}:${demo.operator.clientSecret}`).toString('base64')}`,
-          },
-          body: 'grant_type=client_credentials',
-        })
-      ).json()
-    ).access_token;
-    const history = await (
-      await fetch(`${demo.publicUrl}/v1/apis/disdukcapil/kependudukan/versions/v1/transitions`, {
-        headers: { authorization: `Bearer ${token}` },
-      })
-    ).json();
-    expect(history.map((t: { action: string }) => t.action)).toEqual([
-      'submit',
-      'approve',
-      'approve',
-      'publish',
-    ]);
-    const verdict = await (
-      await fetch(`${demo.publicUrl}/v1/audit/verify`, { headers: { authorization: `Bearer ${token}` } })
-    ).json();
+    const basic = Buffer.from(`${demo.operator.clientId}:${demo.operator.clientSecret}`).toString('base64');
+    const tokenResponse = await fetch(`${demo.publicUrl}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}` },
+      body: 'grant_type=client_credentials',
+    });
+    const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
+    const history = await getJson<Array<{ action: string }>>(
+      `${demo.publicUrl}/v1/apis/disdukcapil/kependudukan/versions/v1/transitions`,
+      token,
+    );
+    expect(history.map((t) => t.action)).toEqual(['submit', 'approve', 'approve', 'publish']);
+    const verdict = await getJson<{ ok: boolean }>(`${demo.publicUrl}/v1/audit/verify`, token);
     expect(verdict.ok).toBe(true);
   });
 });
+
+async function getJson<T>(url: string, token: string): Promise<T> {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}

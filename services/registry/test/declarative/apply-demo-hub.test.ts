@@ -3,34 +3,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { DEMO_SECRETS, loadDemoHub } from '../helpers/demo-hub.js';
 import { bearer, buildTestRegistry, type TestRegistry } from '../helpers/test-registry.js';
 
-const demoDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../demo');
-
-const SECRETS: Record<string, string> = {
-  SPL_DEMO_OPERATOR_SECRET: 'operator-secret-0123456789abcdef',
-  SPL_DEMO_REVIEWER_SECRET: 'reviewer-secret-0123456789abcdef',
-  SPL_DEMO_PUBLISHER_SECRET: 'publisher-secret-0123456789abcdef',
-  SPL_DEMO_CONSUMER_OWNER_SECRET: 'consumer-owner-secret-0123456789',
-  SPL_DEMO_CONSUMER_SECRET: 'consumer-app-secret-0123456789abc',
-};
-
-/** What the CLI does before sending: openapiFile → openapi, secretRef → secret. */
-function loadDemoHub(): Record<string, unknown> {
-  const doc = parse(readFileSync(join(demoDir, 'hub.yaml'), 'utf8'));
-  const walk = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(walk);
-    if (!node || typeof node !== 'object') return node;
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(node)) {
-      if (k === 'openapiFile') out.openapi = readFileSync(join(demoDir, String(v)), 'utf8');
-      else if (k === 'secretRef') out.secret = SECRETS[String(v).replace(/^env:/, '')];
-      else out[k] = walk(v);
-    }
-    return out;
-  };
-  return walk(doc) as Record<string, unknown>;
-}
+const SECRETS = DEMO_SECRETS;
 
 describe('spl apply of the demo hub', () => {
   let r: TestRegistry;

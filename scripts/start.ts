@@ -3,7 +3,8 @@
  *
  * 1. Redis at REDIS_URL, or a local redis-server started with its data in .spl/redis.
  * 2. The demo upstream (Disdukcapil population API) on 8090.
- * 3. The registry on 8081 (PostgreSQL at DATABASE_URL, or embedded PGlite in .spl/data).
+ * 3. The registry on 8081 (PostgreSQL at DATABASE_URL, or embedded PGlite in .spl/data), and
+ *    the gateway on 8080 — the hub's public address and token issuer (SPL_PUBLIC_URL).
  * 4. The demo content from demo/hub.yaml, applied with `spl apply` by the people whose act
  *    each step is — the bootstrap operator creates, the publisher submits, the Dinas Kominfo
  *    operator grants kelaikan operasi, the security reviewer kelaikan keamanan, the publisher
@@ -25,7 +26,9 @@ const host = process.env.SPL_HOST ?? '127.0.0.1';
 const registryPort = Number(process.env.SPL_REGISTRY_PORT ?? 8081);
 const upstreamPort = Number(process.env.SPL_DEMO_UPSTREAM_PORT ?? 8090);
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const gatewayPort = Number(process.env.SPL_GATEWAY_PORT ?? 8080);
 const registryUrl = `http://${host}:${registryPort}`;
+const gatewayUrl = `http://${host}:${gatewayPort}`;
 const children: ChildProcess[] = [];
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -172,6 +175,48 @@ function applyAs(
   return result.stdout;
 }
 
+/** The gateway's registry client (role dataplane): made once, kept in demo.json. */
+async function gatewayCredentials(
+  secrets: DemoSecrets & Record<string, unknown>,
+): Promise<{ clientId: string; clientSecret: string }> {
+  const known = secrets.gateway as { clientId: string; clientSecret: string } | undefined;
+  const tokenOf = async (c: { clientId: string; clientSecret: string }) => {
+    const res = await fetch(`${registryUrl}/oauth2/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${encodeURIComponent(c.clientId)}:${encodeURIComponent(c.clientSecret)}`).toString('base64')}`,
+      },
+      body: 'grant_type=client_credentials',
+    });
+    return res.ok ? ((await res.json()) as { access_token: string }).access_token : null;
+  };
+  if (known && (await tokenOf(known))) return known;
+  const operator = await tokenOf(secrets.operator);
+  if (!operator) {
+    say(
+      '✗ the bootstrap operator in .spl/demo.json is not accepted by the registry (remove .spl to start afresh)',
+    );
+    stopAll(1);
+  }
+  const res = await fetch(`${registryUrl}/v1/dataplane-clients`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${operator}` },
+    body: JSON.stringify({ name: 'gateway' }),
+  });
+  if (!res.ok) {
+    say(`✗ could not create the gateway's registry client: ${res.status} ${await res.text()}`);
+    stopAll(1);
+  }
+  const body = (await res.json()) as {
+    clientId?: string;
+    clientSecret?: string;
+    credentials?: { clientId: string; clientSecret: string };
+  };
+  const creds = body.credentials ?? { clientId: body.clientId!, clientSecret: body.clientSecret! };
+  return creds;
+}
+
 async function main(): Promise<void> {
   mkdirSync(splDir, { recursive: true });
   const secrets = loadOrCreateSecrets();
@@ -197,6 +242,8 @@ async function main(): Promise<void> {
       SPL_BOOTSTRAP_CLIENT_ID: secrets.operator.clientId,
       SPL_BOOTSTRAP_CLIENT_SECRET: secrets.operator.clientSecret,
       SPL_DEMO_FILE: demoFile,
+      // The gateway is where consumers reach the hub, so it is the token issuer (public contract).
+      SPL_PUBLIC_URL: gatewayUrl,
     },
   );
   await waitFor('the registry', async () => {
@@ -226,18 +273,46 @@ async function main(): Promise<void> {
     say(`  ${who}: ${changed} change(s)`);
   }
 
+  const gateway = await gatewayCredentials(secrets);
+  writeDemoFile({ ...secrets, gateway });
+  say(`· starting the gateway on ${gatewayUrl}`);
+  start(
+    'gateway',
+    [process.execPath, join(root, 'node_modules/tsx/dist/cli.mjs'), 'services/gateway/src/server.ts'],
+    {
+      SPL_GATEWAY_PORT: String(gatewayPort),
+      SPL_REGISTRY_URL: registryUrl,
+      SPL_PUBLIC_URL: gatewayUrl,
+      SPL_GATEWAY_CLIENT_ID: gateway.clientId,
+      SPL_GATEWAY_CLIENT_SECRET: gateway.clientSecret,
+      SPL_DATA_DIR: process.env.SPL_DATA_DIR ?? join(splDir, 'data'),
+      // Outbound calls go only where allowed; the demo upstream is on loopback.
+      SPL_EGRESS_ALLOW: process.env.SPL_EGRESS_ALLOW ?? host,
+    },
+  );
+  await waitFor('the gateway', async () => {
+    try {
+      return (await fetch(`${gatewayUrl}/readyz`)).ok;
+    } catch {
+      return false;
+    }
+  });
+
   writeDemoFile({
     ...secrets,
-    publicUrl: registryUrl,
+    gateway,
+    publicUrl: gatewayUrl,
     registryUrl,
     upstreamUrl: `http://${host}:${upstreamPort}`,
+    api: { url: `${gatewayUrl}/disdukcapil/kependudukan/v1`, probe: '/status' },
   });
 
   say('');
   say('SPL is running (Ctrl-C stops it).');
+  say(`  demo API            ${gatewayUrl}/disdukcapil/kependudukan/v1/status (with the consumer's token)`);
+  say(`  OAuth2 metadata     ${gatewayUrl}/.well-known/oauth-authorization-server`);
   say(`  registry API docs   ${registryUrl}/docs`);
-  say(`  OAuth2 metadata     ${registryUrl}/.well-known/oauth-authorization-server`);
-  say(`  metrics             ${registryUrl}/metrics`);
+  say(`  metrics             ${gatewayUrl}/metrics · ${registryUrl}/metrics`);
   say(`  demo upstream       http://${host}:${upstreamPort}/status`);
   say(`  credentials         ${demoFile} (mode 0600; operator, consumer, people.*)`);
   say('  try                 pnpm spl list apis    ·    pnpm spl inbox --as people.reviewer');

@@ -21,13 +21,15 @@ async function freePort(): Promise<number> {
 
 interface DemoFile {
   publicUrl: string;
+  registryUrl: string;
+  api: { url: string; probe: string };
   operator: { clientId: string; clientSecret: string };
   consumer: { clientId: string; clientSecret: string };
   upstreamUrl: string;
 }
 
 // The README's first command ends in `pnpm start`. This runs it as a newcomer would (on
-// free ports and its own state folder, so it can run beside a live hub) and checks what
+// free ports — but the demo upstream's 8090 — and its own state folder) and checks what
 // the quick start promises: the registry up with the demo, .spl/demo.json (0600) holding
 // the credentials, no secret on the console, and an OAuth2 client library nobody here
 // wrote discovering the token endpoint from the issuer and validating the token it gets.
@@ -38,7 +40,9 @@ describe('the quick start (pnpm start)', () => {
   let demo: DemoFile;
 
   beforeAll(async () => {
-    const [registryPort, upstreamPort] = [await freePort(), await freePort()];
+    // demo/hub.yaml names the demo upstream at 127.0.0.1:8090, so that port is the default one;
+    // the registry and gateway take free ports.
+    const [registryPort, upstreamPort, gatewayPort] = [await freePort(), 8090, await freePort()];
     hub = spawn(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts'], {
       cwd: root,
       env: {
@@ -46,6 +50,7 @@ describe('the quick start (pnpm start)', () => {
         SPL_STATE_DIR: state,
         SPL_REGISTRY_PORT: String(registryPort),
         SPL_DEMO_UPSTREAM_PORT: String(upstreamPort),
+        SPL_GATEWAY_PORT: String(gatewayPort),
         SPL_REDIS_PREFIX: `quickstart-${randomBytes(4).toString('hex')}`,
         SPL_LOG_LEVEL: 'warn',
       },
@@ -98,7 +103,7 @@ describe('the quick start (pnpm start)', () => {
       insecure,
     );
     const { access_token } = await oauth.processClientCredentialsResponse(as, client, response);
-    const request = new Request(`${demo.publicUrl}/v1/apis`, {
+    const request = new Request(`${demo.registryUrl}/v1/apis`, {
       headers: { authorization: `Bearer ${access_token}` },
     });
     const claims = await oauth.validateJwtAccessToken(as, request, 'spl', insecure);
@@ -115,10 +120,18 @@ describe('the quick start (pnpm start)', () => {
     const api = catalog.items.find((a) => a.slug === 'kependudukan');
     expect(api?.versions).toEqual([{ version: 'v1', state: 'published' }]);
     // … holds an approved subscription to it …
-    const subs = await getJson<Array<{ state: string }>>(`${demo.publicUrl}/v1/subscriptions`, access_token);
+    const subs = await getJson<Array<{ state: string }>>(
+      `${demo.registryUrl}/v1/subscriptions`,
+      access_token,
+    );
     expect(subs.map((x) => x.state)).toEqual(['approved']);
-    // … and the demo upstream answers its probe.
-    expect((await fetch(`${demo.upstreamUrl}/status`)).status).toBe(200);
+    // … and the demo API answers its probe through the gateway with that token, not without it.
+    const probe = `${demo.api.url}${demo.api.probe}`;
+    expect(probe.startsWith(demo.publicUrl)).toBe(true);
+    expect((await fetch(probe, { headers: { authorization: `Bearer ${access_token}` } })).status).toBe(200);
+    const anonymous = await fetch(probe);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
   });
 
   it('went through every approval gate, each recorded in a verifying audit trail', async () => {
@@ -130,11 +143,11 @@ describe('the quick start (pnpm start)', () => {
     });
     const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
     const history = await getJson<Array<{ action: string }>>(
-      `${demo.publicUrl}/v1/apis/disdukcapil/kependudukan/versions/v1/transitions`,
+      `${demo.registryUrl}/v1/apis/disdukcapil/kependudukan/versions/v1/transitions`,
       token,
     );
     expect(history.map((t) => t.action)).toEqual(['submit', 'approve', 'approve', 'publish']);
-    const verdict = await getJson<{ ok: boolean }>(`${demo.publicUrl}/v1/audit/verify`, token);
+    const verdict = await getJson<{ ok: boolean }>(`${demo.registryUrl}/v1/audit/verify`, token);
     expect(verdict.ok).toBe(true);
   });
 });

@@ -1,0 +1,192 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { createMetricsRegistry, metricsPlugin, type Registry } from '@spl/metrics';
+import { openapiDocsPlugin } from '@spl/openapi-docs';
+import { problemPlugin, problemType, sendProblem } from '@spl/problem';
+import type { SecretBox } from '@spl/secret-box';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { GatewayConfig } from './config.js';
+import { errors } from './errors.js';
+import type { FederatedVerifierFactory, GatewayObserver, RateLimiter, RequestValidator } from './pipeline.js';
+import { healthRoutes } from './routes/health.js';
+import { oauthPassthroughRoutes } from './routes/oauth-passthrough.js';
+import { proxyRoutes } from './routes/proxy.js';
+import { createSnapshotRuntime, type SnapshotRuntime } from './snapshot/snapshot-runtime.js';
+import { createEgressPolicy } from './upstream/egress.js';
+import { createForwarder } from './upstream/forward.js';
+import { createUpstreamPools, type UpstreamPools } from './upstream/upstream-pools.js';
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  /** For snapshot change notices; without it the gateway only polls. server.ts opens it. */
+  redis?: Redis | undefined;
+  /** Opens sealed upstream credentials; null when no master key is available (such routes answer 502). */
+  secretBox: SecretBox | null;
+  /** false silences the log (tests); an object is merged into Fastify's logger options. */
+  logger?: false | FastifyServerOptions['logger'];
+  /** Used for the registry (snapshot and token); defaults to the global fetch. */
+  fetch?: typeof globalThis.fetch;
+  /** Step 429. Absent: the step is skipped. */
+  rateLimiter?: RateLimiter;
+  /** Step 400. Absent: the step is skipped. */
+  requestValidator?: RequestValidator;
+  /** Federated issuers' tokens. Absent: only the hub's own tokens are accepted. */
+  createFederatedVerifier?: FederatedVerifierFactory;
+  observer?: GatewayObserver;
+  /** Defaults to a fresh registry with the process metrics. */
+  metrics?: Registry;
+  /** Before a pool the route table no longer names is closed, milliseconds. */
+  poolGraceMs?: number;
+  /** Adds hooks before the app is ready (the standard policies' flood guard, metrics, access log). */
+  extend?: (app: FastifyInstance) => void;
+}
+
+export interface GatewayApp {
+  app: FastifyInstance;
+  runtime: SnapshotRuntime;
+  pools: UpstreamPools;
+  metrics: Registry;
+}
+
+/** Bodies of the gateway's own routes (the OAuth2 token request): small forms. */
+const OWN_ROUTE_BODY_LIMIT = 64 * 1024;
+
+/**
+ * Builds the gateway: the snapshot runtime, the upstream pools and every route. Never
+ * listens (server.ts does); the snapshot is loaded when the app becomes ready (`ready()`
+ * or `listen()`), and that never waits on a registry that is down.
+ */
+export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
+  const { config } = deps;
+  const metrics = deps.metrics ?? createMetricsRegistry('gateway');
+  let log: FastifyInstance['log'] | undefined;
+
+  const pools = createUpstreamPools({
+    egress: createEgressPolicy(config.SPL_EGRESS_ALLOW),
+    connections: config.SPL_UPSTREAM_CONNECTIONS,
+    circuit: {
+      failureThreshold: config.SPL_CIRCUIT_FAILURES,
+      openMs: config.SPL_CIRCUIT_OPEN_SECONDS * 1000,
+    },
+    ...(deps.poolGraceMs !== undefined ? { graceMs: deps.poolGraceMs } : {}),
+    onCircuitChange: (origin, state) => {
+      log?.warn({ origin, state }, 'upstream circuit changed');
+      deps.observer?.onCircuitChange?.(origin, state);
+    },
+  });
+  const runtime = createSnapshotRuntime({
+    config,
+    redis: deps.redis,
+    fetch: deps.fetch,
+    observer: deps.observer,
+    tableDeps: {
+      issuer: config.publicUrl,
+      audience: config.SPL_TOKEN_AUDIENCE,
+      pools,
+      secretBox: deps.secretBox,
+      tokenCacheSize: config.SPL_TOKEN_CACHE_SIZE,
+      requestValidator: deps.requestValidator,
+      createFederatedVerifier: deps.createFederatedVerifier,
+      onRouteProblem: (route, detail) =>
+        log?.error({ route: `${route.org}/${route.api}/${route.version}`, detail }, 'route cannot be served'),
+    },
+    onError: (err) => log?.warn({ err: { message: err.message } }, 'snapshot trouble'),
+  });
+
+  const app = Fastify({
+    logger:
+      deps.logger === false
+        ? false
+        : {
+            level: config.SPL_LOG_LEVEL,
+            // Tokens and secrets never reach a log (BKS 59(9)(c)).
+            redact: ['req.headers.authorization', 'req.headers.cookie', '*.clientSecret', '*.secret'],
+            ...(typeof deps.logger === 'object' ? deps.logger : {}),
+          },
+    // Fastify's own per-request lines would log raw paths, which may carry a NIK; the access
+    // log with personal-data masking replaces them (observability/).
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+    return503OnClosing: true,
+    // A URL the router cannot decode (`%zz`) is refused before any hook runs; answer it as
+    // problem+json like every other error (it cannot name a route, so nothing is revealed).
+    frameworkErrors: (error, request, reply) => {
+      const code = error.code === 'FST_ERR_BAD_URL' ? 'SPL_BAD_PATH' : 'SPL_BAD_REQUEST';
+      void sendProblem(reply, {
+        type: problemType(code),
+        title: code === 'SPL_BAD_PATH' ? errors.SPL_BAD_PATH.spec.title : 'Bad request',
+        status: 400,
+        code,
+        detail: code === 'SPL_BAD_PATH' ? 'the path contains malformed percent-encoding' : error.message,
+        requestId: request.id,
+      });
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  log = app.log;
+  app.decorateRequest('gateway', null);
+
+  // The gateway forwards bodies as bytes: nothing is parsed, every content type is taken,
+  // and the limit is the route's plan (read by the request path before the body is).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (request, payload, done) => {
+    const limit = request.gateway?.route?.plan.bodyLimitBytes ?? OWN_ROUTE_BODY_LIMIT;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let isDone = false;
+    const finish = (err: Error | null, body?: Buffer) => {
+      if (isDone) return;
+      isDone = true;
+      done(err, body);
+    };
+    payload.on('data', (chunk: Buffer) => {
+      if (isDone) return;
+      size += chunk.length;
+      if (size > limit) {
+        payload.resume(); // drain what is still coming; the answer does not wait for it
+        return finish(
+          errors.SPL_PAYLOAD_TOO_LARGE(`the body is larger than the ${limit} bytes accepted here`),
+        );
+      }
+      chunks.push(chunk);
+    });
+    payload.on('end', () => finish(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
+    payload.on('error', (err) => finish(err));
+  });
+
+  await app.register(problemPlugin);
+  await app.register(openapiDocsPlugin, {
+    title: 'SPL gateway',
+    description:
+      'The admin surface of the gateway of the regional Sistem Penghubung Layanan: health, readiness, metrics, and the OAuth2 endpoints forwarded to the registry. The proxied APIs are documented in the registry catalogue, not here.',
+    version: '0.1.0',
+  });
+  await app.register(metricsPlugin, { registry: metrics, prefix: 'spl_gateway' });
+  await app.register(healthRoutes, {
+    runtime,
+    redis: deps.redis,
+    isOffline: Boolean(config.SPL_SNAPSHOT_FILE),
+  });
+  await app.register(oauthPassthroughRoutes, { registryUrl: config.registryUrl });
+  await app.register(proxyRoutes, {
+    runtime,
+    forwarder: createForwarder({
+      bufferLimitBytes: config.SPL_BUFFER_RESPONSE_BYTES,
+      retryAfterSeconds: Math.min(config.SPL_CIRCUIT_OPEN_SECONDS, 5),
+      observer: deps.observer,
+    }),
+    rateLimiter: deps.rateLimiter,
+    requestValidator: deps.requestValidator,
+    observer: deps.observer,
+  });
+
+  deps.extend?.(app);
+  app.addHook('onReady', async () => {
+    await runtime.start();
+  });
+  app.addHook('onClose', async () => {
+    await runtime.close().catch(() => {});
+    await pools.close().catch(() => {});
+  });
+  return { app, runtime, pools, metrics };
+}

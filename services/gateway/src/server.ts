@@ -1,0 +1,114 @@
+import { lookup } from 'node:dns/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '@spl/env-config';
+import { createMetricsRegistry } from '@spl/metrics';
+import { createSecretBox, parseMasterKey, type SecretBox } from '@spl/secret-box';
+import { Redis } from 'ioredis';
+import { buildApp } from './app.js';
+import { type GatewayConfig, GatewayConfigError, loadGatewayConfig, productionProblems } from './config.js';
+import { createStandardPolicies } from './standard-policies.js';
+import { createEgressPolicy, EgressConfigError } from './upstream/egress.js';
+
+function fail(message: string): never {
+  process.stderr.write(`gateway: ${message}\n`);
+  process.exit(1);
+}
+
+/** SPL_MASTER_KEY, or in development the key the registry wrote beside its data; else none. */
+function openSecretBox(config: GatewayConfig): SecretBox | null {
+  if (config.SPL_MASTER_KEY) return createSecretBox(parseMasterKey(config.SPL_MASTER_KEY));
+  const file = join(config.SPL_DATA_DIR, 'master.key');
+  if (config.SPL_MODE === 'development' && existsSync(file))
+    return createSecretBox(parseMasterKey(readFileSync(file, 'utf8')));
+  process.stderr.write(
+    'gateway: no SPL_MASTER_KEY (and no development key); routes with upstream credentials answer 502\n',
+  );
+  return null;
+}
+
+async function main(): Promise<void> {
+  let config: GatewayConfig;
+  try {
+    config = loadGatewayConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof GatewayConfigError) fail(err.message);
+    throw err;
+  }
+  const problems = productionProblems(config);
+  if (problems.length) fail(`refusing to start in production:\n  - ${problems.join('\n  - ')}`);
+
+  const secretBox = openSecretBox(config);
+  const redis = new Redis(config.REDIS_URL, {
+    maxRetriesPerRequest: 2,
+    enableAutoPipelining: true,
+    lazyConnect: false,
+  });
+  redis.on('error', () => {}); // reported by /readyz; ioredis reconnects on its own
+
+  // The rate limiter's own connection never queues commands while Redis is away, so a
+  // Redis outage costs a request nothing (limits/rate-limiter.ts).
+  const limiterRedis = new Redis(config.REDIS_URL, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    enableAutoPipelining: true,
+  });
+  limiterRedis.on('error', () => {});
+
+  let built: Awaited<ReturnType<typeof buildApp>>;
+  let policies: ReturnType<typeof createStandardPolicies>;
+  try {
+    const egress = createEgressPolicy(config.SPL_EGRESS_ALLOW);
+    const metrics = createMetricsRegistry('gateway');
+    policies = createStandardPolicies({
+      redis: limiterRedis,
+      redisPrefix: config.SPL_REDIS_PREFIX,
+      failMode: config.SPL_RATE_LIMIT_FAIL_MODE,
+      registry: metrics,
+      floodPerSecond: config.SPL_FLOOD_PER_SECOND,
+      floodBurst: config.SPL_FLOOD_BURST,
+      // Federated JWKS URLs are checked against the egress allow-list by address, like upstreams.
+      isEgressAllowed: async (url) =>
+        egress.check(url.hostname, (await lookup(url.hostname)).address) === null,
+    });
+    built = await buildApp({
+      config,
+      redis,
+      secretBox,
+      metrics,
+      rateLimiter: policies.rateLimiter,
+      requestValidator: policies.requestValidator,
+      createFederatedVerifier: policies.createFederatedVerifier,
+      observer: policies.observer,
+      extend: (app) => policies.install(app),
+    });
+  } catch (err) {
+    if (err instanceof EgressConfigError) fail(err.message);
+    throw err;
+  }
+  const { app, runtime } = built;
+
+  let closing = false;
+  const close = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    // Reverse order of opening; each step runs even if one before it fails.
+    await app.close().catch((err) => app.log.error({ err }, 'closing http failed'));
+    policies.close();
+    limiterRedis.disconnect();
+    await redis.quit().catch(() => redis.disconnect());
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void close('SIGINT'));
+  process.on('SIGTERM', () => void close('SIGTERM'));
+
+  await app.listen({ host: config.SPL_HOST, port: config.SPL_GATEWAY_PORT });
+  const status = runtime.status();
+  app.log.info(
+    { publicUrl: config.publicUrl, snapshot: status.version, source: status.source },
+    status.isLoaded ? 'gateway ready' : 'gateway listening; no snapshot yet (see /readyz)',
+  );
+}
+
+await main();

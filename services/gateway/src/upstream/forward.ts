@@ -1,0 +1,269 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { SplError } from '@spl/problem';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Dispatcher } from 'undici';
+import { errors } from '../errors.js';
+import type { GatewayObserver, GatewayRequestContext } from '../pipeline.js';
+import type { CompiledRoute, UpstreamTarget } from '../routing/route-table.js';
+
+/** RFC 9110 §7.6.1 hop-by-hop fields, and what the gateway sets itself: never copied to the upstream. */
+const REQUEST_HEADERS_DROPPED = new Set([
+  'authorization', // the consumer's token stays at the hub (issue 3 §5)
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+  'content-length', // recomputed from the body forwarded
+  'expect',
+  'x-request-id',
+  'traceparent',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+]);
+
+/** Hop-by-hop fields of the upstream's answer, not passed on. */
+const RESPONSE_HEADERS_DROPPED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'content-length', // set again for buffered answers; streamed ones re-add it below
+]);
+
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})$/;
+
+/** W3C Trace Context: keep the caller's trace id with a new span id for this hop, or start a trace. */
+export function nextTraceparent(incoming: string | string[] | undefined): string {
+  const span = randomBytes(8).toString('hex');
+  const match = typeof incoming === 'string' ? TRACEPARENT.exec(incoming) : null;
+  if (match && match[1] !== '00000000000000000000000000000000') return `00-${match[1]}-${span}-${match[2]}`;
+  return `00-${randomBytes(16).toString('hex')}-${span}-01`;
+}
+
+const TRANSPORT_UNAVAILABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/**
+ * Maps a failed upstream call to the contract's statuses (one function, as BullMQ's
+ * finished-errors): egress refused → 502, refused/reset/unreachable → 503 with
+ * Retry-After, timeout → 504, anything else (a malformed answer) → 502.
+ * `isTransportFailure` says whether it counts against the origin's circuit.
+ */
+export function classifyUpstreamError(
+  err: unknown,
+  route: CompiledRoute,
+  retryAfterSeconds: number,
+): { error: SplError; isTransportFailure: boolean } {
+  const e = err as { code?: string; name?: string; cause?: { code?: string; name?: string } };
+  const code = e?.code ?? '';
+  if (code === 'SPL_EGRESS_REFUSED' || e?.cause?.code === 'SPL_EGRESS_REFUSED')
+    return {
+      error: errors.SPL_EGRESS_REFUSED(
+        `the upstream of ${route.key} is not reachable under SPL_EGRESS_ALLOW: ${(err as Error).message}`,
+      ),
+      isTransportFailure: false,
+    };
+  if (TIMEOUTS.has(code))
+    return {
+      error: errors.SPL_UPSTREAM_TIMEOUT(
+        `the upstream of ${route.key} did not answer within ${route.timeoutMs} ms`,
+      ),
+      isTransportFailure: true,
+    };
+  if (TRANSPORT_UNAVAILABLE.has(code) || TRANSPORT_UNAVAILABLE.has(e?.cause?.code ?? ''))
+    return {
+      error: errors.SPL_UPSTREAM_UNAVAILABLE(`the upstream of ${route.key} is not reachable (${code})`, {
+        headers: { 'retry-after': String(retryAfterSeconds) },
+      }),
+      isTransportFailure: true,
+    };
+  return {
+    error: errors.SPL_BAD_GATEWAY(`the upstream of ${route.key} gave a malformed answer`),
+    isTransportFailure: false,
+  };
+}
+
+export interface Forwarder {
+  forward(request: FastifyRequest, reply: FastifyReply, ctx: GatewayRequestContext): Promise<FastifyReply>;
+}
+
+/**
+ * The last step: sends the request to one of the route's upstream URLs over its keep-alive
+ * pool and relays the answer — buffered when small (cheaper than streaming; see
+ * notes/gateway-hot-path.md), streamed when larger or of unknown size.
+ */
+export function createForwarder(deps: {
+  /** Answers up to this many bytes (by Content-Length) are buffered. */
+  bufferLimitBytes: number;
+  /** Retry-After for an unreachable upstream whose circuit is still closed, seconds. */
+  retryAfterSeconds: number;
+  observer?: GatewayObserver | undefined;
+}): Forwarder {
+  const { observer } = deps;
+
+  function pickTarget(route: CompiledRoute, now: number): UpstreamTarget | number {
+    const n = route.targets.length;
+    let wait = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      const target = route.targets[route.cursor.next++ % n]!;
+      const w = target.upstream.circuit.tryAcquire(now);
+      if (w === 0) return target;
+      if (w < wait) wait = w;
+    }
+    return wait;
+  }
+
+  function upstreamHeaders(
+    request: FastifyRequest,
+    target: UpstreamTarget,
+  ): Record<string, string | string[]> {
+    const incoming = request.headers;
+    const connectionTokens = incoming.connection;
+    const out: Record<string, string | string[]> = {};
+    for (const name in incoming) {
+      if (REQUEST_HEADERS_DROPPED.has(name)) continue;
+      const value = incoming[name];
+      if (value === undefined) continue;
+      out[name] = value;
+    }
+    // Fields the caller named in Connection are hop-by-hop too (RFC 9110 §7.6.1).
+    if (connectionTokens && connectionTokens !== 'keep-alive' && connectionTokens !== 'close')
+      for (const token of connectionTokens.split(',')) delete out[token.trim().toLowerCase()];
+    out.host = target.host;
+    out['x-request-id'] = request.id;
+    out.traceparent = nextTraceparent(incoming.traceparent);
+    const forwardedFor = incoming['x-forwarded-for'];
+    out['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${request.ip}` : request.ip;
+    out['x-forwarded-proto'] = request.protocol;
+    if (incoming.host) out['x-forwarded-host'] = incoming.host;
+    return out;
+  }
+
+  function relayHeaders(reply: FastifyReply, headers: IncomingHttpHeaders, route: CompiledRoute): void {
+    for (const name in headers) {
+      if (RESPONSE_HEADERS_DROPPED.has(name)) continue;
+      const value = headers[name];
+      if (value !== undefined) reply.header(name, value);
+    }
+    if (route.answerHeaders) reply.headers(route.answerHeaders);
+  }
+
+  async function forward(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    ctx: GatewayRequestContext,
+  ): Promise<FastifyReply> {
+    const route = ctx.route!;
+    if (route.brokenReason)
+      throw errors.SPL_BAD_GATEWAY(`${route.key} cannot be served: ${route.brokenReason}`);
+    const auth = route.auth;
+    if (auth.kind === 'broken')
+      throw errors.SPL_UPSTREAM_AUTH_FAILED(`the gateway has no usable credentials for ${route.key}`);
+    const now = Date.now();
+    const picked = pickTarget(route, now);
+    if (typeof picked === 'number')
+      throw errors.SPL_CIRCUIT_OPEN(`the upstream of ${route.key} is failing; its circuit is open`, {
+        headers: { 'retry-after': String(picked) },
+      });
+    const target = picked;
+    const { circuit } = target.upstream;
+
+    const headers = upstreamHeaders(request, target);
+    if (auth.kind === 'header') headers[auth.name] = auth.value;
+    else if (auth.kind === 'oauth2') {
+      let token = auth.tokens.cached(now);
+      if (token === null) {
+        try {
+          token = await auth.tokens.fetch();
+        } catch (err) {
+          circuit.release(); // the upstream itself was not tried
+          throw errors.SPL_UPSTREAM_AUTH_FAILED(
+            `no token from the upstream's token endpoint for ${route.key}`,
+            {
+              cause: err,
+            },
+          );
+        }
+      }
+      headers.authorization = `Bearer ${token}`;
+    }
+
+    const body = request.body as Buffer | undefined;
+    const options: Dispatcher.RequestOptions = {
+      path: `${target.basePath}${ctx.rest || (target.basePath ? '' : '/')}${ctx.query}`,
+      method: request.method as Dispatcher.HttpMethod,
+      headers,
+      body: body?.length ? body : null,
+      headersTimeout: route.timeoutMs,
+      bodyTimeout: route.timeoutMs,
+    };
+    const started = performance.now();
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await target.upstream.pool.request(options);
+    } catch (err) {
+      const { error, isTransportFailure } = classifyUpstreamError(err, route, deps.retryAfterSeconds);
+      if (isTransportFailure) circuit.onFailure(Date.now());
+      else circuit.release();
+      observer?.onUpstreamResponse?.(route, {
+        status: null,
+        ms: performance.now() - started,
+        error: error.code,
+      });
+      throw error;
+    }
+    circuit.onSuccess();
+    const ms = performance.now() - started;
+    ctx.upstreamStatus = res.statusCode;
+    ctx.upstreamMs = ms;
+    observer?.onUpstreamResponse?.(route, { status: res.statusCode, ms });
+    if (auth.kind === 'oauth2' && res.statusCode === 401) auth.tokens.invalidate();
+
+    reply.code(res.statusCode);
+    relayHeaders(reply, res.headers, route);
+    const length = res.headers['content-length'];
+    const size = typeof length === 'string' ? Number(length) : Number.NaN;
+    if (request.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) {
+      res.body.resume();
+      if (request.method === 'HEAD' && typeof length === 'string') reply.header('content-length', length);
+      return reply.send();
+    }
+    if (size <= deps.bufferLimitBytes) {
+      let payload: Buffer;
+      try {
+        payload = Buffer.from(await res.body.arrayBuffer());
+      } catch (err) {
+        throw classifyUpstreamError(err, route, deps.retryAfterSeconds).error;
+      }
+      return reply.send(payload);
+    }
+    if (typeof length === 'string') reply.header('content-length', length);
+    return reply.send(res.body);
+  }
+
+  return { forward };
+}

@@ -7,7 +7,10 @@ import { createSecretBox, parseMasterKey, type SecretBox } from '@spl/secret-box
 import { Redis } from 'ioredis';
 import { buildApp } from './app.js';
 import { type GatewayConfig, GatewayConfigError, loadGatewayConfig, productionProblems } from './config.js';
+import { createRedisKeys } from './redis-keys.js';
 import { createStandardPolicies } from './standard-policies.js';
+import { installUsage } from './usage/install-usage.js';
+import { createUsageAggregator } from './usage/usage-aggregator.js';
 import { createEgressPolicy, EgressConfigError } from './upstream/egress.js';
 
 function fail(message: string): never {
@@ -57,6 +60,13 @@ async function main(): Promise<void> {
 
   let built: Awaited<ReturnType<typeof buildApp>>;
   let policies: ReturnType<typeof createStandardPolicies>;
+  let log: { warn: (obj: object, msg: string) => void } | undefined;
+  // Per-minute usage aggregates, flushed to the registry's stream (issue 3 §11).
+  const usage = createUsageAggregator({
+    redis,
+    stream: createRedisKeys(config.SPL_REDIS_PREFIX).usageStream,
+    onError: (err) => log?.warn({ err }, 'usage flush failed; records kept for retry'),
+  });
   try {
     const egress = createEgressPolicy(config.SPL_EGRESS_ALLOW);
     const metrics = createMetricsRegistry('gateway');
@@ -80,8 +90,12 @@ async function main(): Promise<void> {
       requestValidator: policies.requestValidator,
       createFederatedVerifier: policies.createFederatedVerifier,
       observer: policies.observer,
-      extend: (app) => policies.install(app),
+      extend: (app) => {
+        policies.install(app);
+        installUsage(app, usage);
+      },
     });
+    log = built.app.log;
   } catch (err) {
     if (err instanceof EgressConfigError) fail(err.message);
     throw err;
@@ -95,6 +109,8 @@ async function main(): Promise<void> {
     app.log.info({ signal }, 'shutting down');
     // Reverse order of opening; each step runs even if one before it fails.
     await app.close().catch((err) => app.log.error({ err }, 'closing http failed'));
+    // After the last request has drained, before Redis goes: the open minute is flushed.
+    await usage.close().catch((err) => app.log.error({ err }, 'usage flush on close failed'));
     policies.close();
     limiterRedis.disconnect();
     await redis.quit().catch(() => redis.disconnect());

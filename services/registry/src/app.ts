@@ -23,9 +23,11 @@ import { organisationRoutes } from './routes/organisations/index.js';
 import { snapshotRoutes } from './routes/snapshot/index.js';
 import { subscriptionRoutes } from './routes/subscriptions/index.js';
 import { trustedIssuerRoutes } from './routes/trusted-issuers/index.js';
+import { usageRoutes } from './routes/usage/index.js';
 import { userRoutes } from './routes/users/index.js';
 import { createSnapshotService } from './snapshot/snapshot-service.js';
 import { migrate } from './store/migrate.js';
+import { createUsageIngester, type UsageIngesterOptions } from './usage/usage-ingester.js';
 
 export interface RegistryApp {
   app: FastifyInstance;
@@ -38,7 +40,12 @@ export interface RegistryApp {
  * Builds the registry: migrates the store, makes sure a signing key and the bootstrap
  * client exist, and registers every route group. Never listens; server.ts does.
  */
-export async function buildApp(deps: RegistryDeps): Promise<RegistryApp> {
+export async function buildApp(
+  deps: RegistryDeps & {
+    /** Tuning of the usage ingester (tests shorten the claim idle time). */
+    usage?: Pick<UsageIngesterOptions, 'batchSize' | 'blockMs' | 'claimIdleMs' | 'claimIntervalMs'>;
+  },
+): Promise<RegistryApp> {
   const clock = deps.clock ?? (() => new Date());
   const { config, db, redis } = deps;
   await migrate(db);
@@ -142,8 +149,21 @@ export async function buildApp(deps: RegistryDeps): Promise<RegistryApp> {
   await app.register(inboxRoutes, ctx);
   await app.register(snapshotRoutes, ctx);
   await app.register(keyRoutes, ctx);
+  await app.register(usageRoutes, ctx);
+
+  // The gateways' usage records, from the Redis stream into usage_minutes (usage/).
+  const usageIngester = createUsageIngester({
+    db,
+    redis,
+    stream: keys.usageStream,
+    ...deps.usage,
+    onError: (err, what) => log?.error({ err }, `usage ${what} failed`),
+  });
+  await usageIngester.start();
 
   app.addHook('onClose', async () => {
+    // Before the store closes: the batch in hand is stored and acknowledged first.
+    await usageIngester.stop().catch((err) => app.log.error({ err }, 'stopping usage ingester failed'));
     await snapshots.close();
   });
   return { app, ctx, bootstrapCredentials };

@@ -7,11 +7,18 @@ export interface RedisKeys {
   snapshotChannel: string;
   /** Failed client authentications of one client id in the current window. */
   authFailures(clientId: string): string;
+  /**
+   * Stream of per-minute usage records the gateways write (usage/usage-ingester.ts reads
+   * it). The gateway builds the same key: keep in step with `usageStream` in
+   * services/gateway/src/redis-keys.ts.
+   */
+  usageStream: string;
 }
 
 export function createRedisKeys(prefix: string): RedisKeys {
   return {
     snapshotChannel: `${prefix}:snapshot:changed`,
     authFailures: (clientId) => `${prefix}:auth-failures:{${clientId}}`,
+    usageStream: `${prefix}:usage:stream`,
   };
 }

@@ -435,6 +435,11 @@ export const MATRIX: Record<string, Rule> = {
     request: () => get('/v1/keys'),
     expect: OPERATORS_AND_AUDITORS,
   },
+  'GET /v1/usage': {
+    sample: "disdukcapil's usage per hour",
+    request: () => get('/v1/usage?org=disdukcapil&from=2025-01-01T00:00:00Z&to=2025-01-02T00:00:00Z'),
+    expect: { anonymous: 401, bootstrap: OK, operator: OK, auditor: OK, 'publisher-own': OK, default: 403 },
+  },
   // Last: every persona's token stays valid (its key is retiring), but nothing should follow.
   'POST /v1/keys/rotate': {
     sample: 'rotate the signing key',

@@ -45,12 +45,30 @@ const RESPONSE_HEADERS_DROPPED = new Set([
 
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})$/;
 
+/**
+ * Random ids for trace context come from a pooled buffer refilled 4 KiB at a time: a
+ * `randomBytes` call per request was a system call each, ≈ 25 µs of the gateway's CPU per
+ * request in the benchmark profile (docs/gateway-benchmark.md). Ids are still CSPRNG bytes.
+ */
+const RANDOM_POOL_BYTES = 4096;
+let randomPool = randomBytes(RANDOM_POOL_BYTES);
+let randomOffset = 0;
+function randomHex(bytes: number): string {
+  if (randomOffset + bytes > RANDOM_POOL_BYTES) {
+    randomPool = randomBytes(RANDOM_POOL_BYTES);
+    randomOffset = 0;
+  }
+  const hex = randomPool.toString('hex', randomOffset, randomOffset + bytes);
+  randomOffset += bytes;
+  return hex;
+}
+
 /** W3C Trace Context: keep the caller's trace id with a new span id for this hop, or start a trace. */
 export function nextTraceparent(incoming: string | string[] | undefined): string {
-  const span = randomBytes(8).toString('hex');
+  const span = randomHex(8);
   const match = typeof incoming === 'string' ? TRACEPARENT.exec(incoming) : null;
   if (match && match[1] !== '00000000000000000000000000000000') return `00-${match[1]}-${span}-${match[2]}`;
-  return `00-${randomBytes(16).toString('hex')}-${span}-01`;
+  return `00-${randomHex(16)}-${span}-01`;
 }
 
 const TRANSPORT_UNAVAILABLE = new Set([

@@ -2,6 +2,7 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import { CLASSIFICATIONS, LIFECYCLE_STATES, listApis, PAGE_SIZE, showApi } from './commands/apis.js';
 import { applyHubFile } from './commands/apply.js';
 import { verifyAudit } from './commands/audit.js';
+import { registerEvidenceCommands } from './commands/evidence.js';
 import { exportHubTo } from './commands/export.js';
 import { showInbox } from './commands/inbox.js';
 import { rotateSecret } from './commands/rotate-secret.js';
@@ -191,6 +192,8 @@ export function buildProgram(options: RunOptions = {}): Command {
     .command('verify')
     .description('verify the audit hash chain')
     .action(run((ctx) => verifyAudit(ctx)));
+
+  registerEvidenceCommands(program, io);
 
   return program;
 }

@@ -47,6 +47,10 @@ export const GatewayConfigSchema = Type.Object({
   SPL_FLOOD_PER_SECOND: Type.Integer({ minimum: 1, default: 500 }),
   /** Per client IP: requests at once (the bucket's size). */
   SPL_FLOOD_BURST: Type.Integer({ minimum: 1, default: 1000 }),
+  /** A signed checkpoint of the evidence log after this many records (issue 3 §10). */
+  SPL_EVIDENCE_CHECKPOINT_EVERY: Type.Integer({ minimum: 1, default: 1000 }),
+  /** … or after this many seconds, whichever comes first. */
+  SPL_EVIDENCE_CHECKPOINT_SECONDS: Type.Number({ exclusiveMinimum: 0, default: 10 }),
   /** Set when a TLS-terminating proxy sits in front (production otherwise refuses plain HTTP). */
   SPL_BEHIND_TLS_PROXY: Type.Boolean({ default: false }),
   SPL_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {

@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@spl/env-config';
 import { createMetricsRegistry } from '@spl/metrics';
@@ -7,11 +8,12 @@ import { createSecretBox, parseMasterKey, type SecretBox } from '@spl/secret-box
 import { Redis } from 'ioredis';
 import { buildApp } from './app.js';
 import { type GatewayConfig, GatewayConfigError, loadGatewayConfig, productionProblems } from './config.js';
+import { createEvidenceLog, createInstanceId, installEvidence } from './evidence/index.js';
 import { createRedisKeys } from './redis-keys.js';
 import { createStandardPolicies } from './standard-policies.js';
+import { createEgressPolicy, EgressConfigError } from './upstream/egress.js';
 import { installUsage } from './usage/install-usage.js';
 import { createUsageAggregator } from './usage/usage-aggregator.js';
-import { createEgressPolicy, EgressConfigError } from './upstream/egress.js';
 
 function fail(message: string): never {
   process.stderr.write(`gateway: ${message}\n`);
@@ -61,6 +63,15 @@ async function main(): Promise<void> {
   let built: Awaited<ReturnType<typeof buildApp>>;
   let policies: ReturnType<typeof createStandardPolicies>;
   let log: { warn: (obj: object, msg: string) => void } | undefined;
+  // One evidence chain per process: no contention between instances or workers (issue 3 §10).
+  const evidence = createEvidenceLog({
+    dir: join(config.SPL_DATA_DIR, 'gateway', 'evidence'),
+    instanceId: createInstanceId(hostname()),
+    checkpointEvery: config.SPL_EVIDENCE_CHECKPOINT_EVERY,
+    checkpointSeconds: config.SPL_EVIDENCE_CHECKPOINT_SECONDS,
+    onError: (err) =>
+      log?.warn({ err: { message: err.message } }, 'evidence log write failed; lines kept for retry'),
+  });
   // Per-minute usage aggregates, flushed to the registry's stream (issue 3 §11).
   const usage = createUsageAggregator({
     redis,
@@ -93,6 +104,7 @@ async function main(): Promise<void> {
       extend: (app) => {
         policies.install(app);
         installUsage(app, usage);
+        installEvidence(app, evidence);
       },
     });
     log = built.app.log;
@@ -111,6 +123,7 @@ async function main(): Promise<void> {
     await app.close().catch((err) => app.log.error({ err }, 'closing http failed'));
     // After the last request has drained, before Redis goes: the open minute is flushed.
     await usage.close().catch((err) => app.log.error({ err }, 'usage flush on close failed'));
+    await evidence.close().catch((err) => app.log.error({ err }, 'closing the evidence log failed'));
     policies.close();
     limiterRedis.disconnect();
     await redis.quit().catch(() => redis.disconnect());

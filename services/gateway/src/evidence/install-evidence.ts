@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import { EMPTY_DIGEST } from '@spl/evidence-log';
+import type { FastifyInstance } from 'fastify';
+import type { EvidenceLog } from './evidence-log.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** SHA-256 of the answer's body, set by the evidence log's onSend hook; null when streamed. */
+    evidenceResponseDigest: string | null | undefined;
+  }
+}
+
+const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+/**
+ * Adds the evidence log's hooks: `onSend` digests the answer's body when it is bytes or a
+ * string (buffered upstream answers and the gateway's own problem+json); a streamed answer
+ * (larger than SPL_BUFFER_RESPONSE_BYTES, or of unknown length) is recorded with a null
+ * digest and reason `streamed`. `onResponse` seals one record per proxied request
+ * (`request.gateway` set): digests and route coordinates, never a body, token or raw path.
+ */
+export function installEvidence(app: FastifyInstance, log: EvidenceLog): void {
+  app.decorateRequest('evidenceResponseDigest', undefined);
+  app.addHook('onSend', (request, _reply, payload, done) => {
+    if (request.gateway) {
+      if (payload === null || payload === undefined || payload === '')
+        request.evidenceResponseDigest = EMPTY_DIGEST;
+      else if (typeof payload === 'string' || Buffer.isBuffer(payload))
+        request.evidenceResponseDigest = sha256(payload);
+      else request.evidenceResponseDigest = null;
+    }
+    done(null, payload);
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    const ctx = request.gateway;
+    if (ctx) {
+      const route = ctx.route;
+      const body = request.body;
+      const responseDigest = request.evidenceResponseDigest;
+      log.record({
+        requestId: request.id,
+        org: route?.org ?? null,
+        api: route?.api ?? null,
+        version: route?.version ?? null,
+        application: ctx.caller?.applicationId ?? ctx.caller?.clientId ?? null,
+        method: request.method,
+        status: reply.statusCode,
+        urlDigest: sha256(request.url),
+        requestDigest: Buffer.isBuffer(body) && body.length > 0 ? sha256(body) : EMPTY_DIGEST,
+        responseDigest: responseDigest ?? null,
+        ...(responseDigest === null
+          ? { responseDigestReason: 'streamed' }
+          : responseDigest === undefined
+            ? { responseDigestReason: 'not-sent' }
+            : {}),
+      });
+    }
+    done();
+  });
+}

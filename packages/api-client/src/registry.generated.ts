@@ -7718,6 +7718,185 @@ export interface paths {
         };
         trace?: never;
     };
+    "/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Usage records summed per minute or hour over [from, to) */
+        get: {
+            parameters: {
+                query: {
+                    /** @description lowercase letters, digits and hyphens; healthz, readyz, metrics, docs, oauth2 and v1 are reserved */
+                    org: string;
+                    /** @description lowercase letters, digits and hyphens; healthz, readyz, metrics, docs, oauth2 and v1 are reserved */
+                    api?: string;
+                    version?: string;
+                    from: string;
+                    to: string;
+                    granularity?: "minute" | "hour";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            org: string;
+                            /** Format: date-time */
+                            from: string;
+                            /** Format: date-time */
+                            to: string;
+                            granularity: string;
+                            latencyBucketsMs: number[];
+                            items: {
+                                /** Format: date-time */
+                                at: string;
+                                api: string;
+                                version: string;
+                                /** @description '' when the caller named no registered application */
+                                applicationId: string;
+                                /** @description the token's iss; '' when there was no verified caller */
+                                issuer: string;
+                                statusClass: string;
+                                count: number;
+                                bytesIn: number;
+                                bytesOut: number;
+                                /** @description requests per latency bucket; bounds in latencyBucketsMs, the last bucket is +Inf */
+                                latency: number[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users": {
         parameters: {
             query?: never;

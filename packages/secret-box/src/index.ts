@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 
 /**
  * Authenticated encryption of secrets at rest (BKS 60(2)(b), 59(8)): AES-256-GCM with a
@@ -10,6 +10,11 @@ export interface SecretBox {
   readonly keyId: string;
   seal(plaintext: string, context?: string): string;
   open(sealed: string, context?: string): string;
+  /**
+   * A key derived from the master key with HKDF-SHA256 (salt `spl`, `info` naming the use),
+   * so every process holding SPL_MASTER_KEY derives the same key with nothing stored.
+   */
+  deriveKey(info: string, length?: number): Buffer;
 }
 
 export class SecretBoxError extends Error {
@@ -67,6 +72,9 @@ export function createSecretBox(masterKey: Buffer): SecretBox {
       } catch (cause) {
         throw new SecretBoxError('sealed secret failed authentication', { cause });
       }
+    },
+    deriveKey(info, length = 32) {
+      return Buffer.from(hkdfSync('sha256', masterKey, 'spl', info, length));
     },
   };
 }

@@ -4,5 +4,13 @@ export {
   type SigningKey,
   signAccessToken,
 } from './access-token.js';
+export {
+  BACKEND_IDENTITY_INFO,
+  BACKEND_IDENTITY_TYPE,
+  type BackendIdentityClaims,
+  type BackendIdentityKey,
+  deriveBackendIdentityKey,
+  signBackendIdentity,
+} from './backend-identity.js';
 export { type GeneratedKey, generateSigningKey, importSigningKey, type PublicJwk } from './signing-key.js';
 export { type AccessTokenVerifier, createAccessTokenVerifier, TokenError } from './verify.js';

@@ -3,6 +3,7 @@ import { createMetricsRegistry, metricsPlugin, type Registry } from '@spl/metric
 import { openapiDocsPlugin } from '@spl/openapi-docs';
 import { problemPlugin, problemType, sendProblem } from '@spl/problem';
 import type { SecretBox } from '@spl/secret-box';
+import { BACKEND_IDENTITY_INFO, deriveBackendIdentityKey } from '@spl/token';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { GatewayConfig } from './config.js';
@@ -12,6 +13,7 @@ import { healthRoutes } from './routes/health.js';
 import { oauthPassthroughRoutes } from './routes/oauth-passthrough.js';
 import { proxyRoutes } from './routes/proxy.js';
 import { createSnapshotRuntime, type SnapshotRuntime } from './snapshot/snapshot-runtime.js';
+import { createBackendIdentity } from './upstream/backend-identity.js';
 import { createEgressPolicy } from './upstream/egress.js';
 import { createForwarder } from './upstream/forward.js';
 import { createUpstreamPools, type UpstreamPools } from './upstream/upstream-pools.js';
@@ -124,6 +126,14 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
   log = app.log;
+  // The key of X-SPL-Identity: derived from the master key like the registry's published one.
+  const identity = deps.secretBox
+    ? createBackendIdentity({
+        key: await deriveBackendIdentityKey(deps.secretBox.deriveKey(BACKEND_IDENTITY_INFO)),
+        issuer: config.publicUrl,
+      })
+    : null;
+  if (!identity) app.log.warn('no master key: upstreams get no X-SPL-Identity header');
   app.decorateRequest('gateway', null);
 
   // The gateway forwards bodies as bytes: nothing is parsed, every content type is taken,
@@ -174,6 +184,7 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
       bufferLimitBytes: config.SPL_BUFFER_RESPONSE_BYTES,
       retryAfterSeconds: Math.min(config.SPL_CIRCUIT_OPEN_SECONDS, 5),
       observer: deps.observer,
+      identity,
     }),
     rateLimiter: deps.rateLimiter,
     requestValidator: deps.requestValidator,

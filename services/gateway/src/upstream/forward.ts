@@ -6,10 +6,12 @@ import type { Dispatcher } from 'undici';
 import { errors } from '../errors.js';
 import type { GatewayObserver, GatewayRequestContext } from '../pipeline.js';
 import type { CompiledRoute, UpstreamTarget } from '../routing/route-table.js';
+import type { BackendIdentity } from './backend-identity.js';
 
 /** RFC 9110 §7.6.1 hop-by-hop fields, and what the gateway sets itself: never copied to the upstream. */
 const REQUEST_HEADERS_DROPPED = new Set([
   'authorization', // the consumer's token stays at the hub (issue 3 §5)
+  'x-spl-identity', // only the gateway asserts the caller's identity (backend-identity.ts)
   'host',
   'connection',
   'keep-alive',
@@ -140,8 +142,11 @@ export function createForwarder(deps: {
   /** Retry-After for an unreachable upstream whose circuit is still closed, seconds. */
   retryAfterSeconds: number;
   observer?: GatewayObserver | undefined;
+  /** Signs X-SPL-Identity for the upstream; null (no master key) sends none. */
+  identity?: BackendIdentity | null | undefined;
 }): Forwarder {
   const { observer } = deps;
+  const identity = deps.identity ?? null;
 
   function pickTarget(route: CompiledRoute, now: number): UpstreamTarget | number {
     const n = route.targets.length;
@@ -201,6 +206,13 @@ export function createForwarder(deps: {
     const auth = route.auth;
     if (auth.kind === 'broken')
       throw errors.SPL_UPSTREAM_AUTH_FAILED(`the gateway has no usable credentials for ${route.key}`);
+    // The caller's identity, asserted by the hub (issue 3 §5); cached, so a string nearly always.
+    let identityToken: string | null = null;
+    const caller = ctx.caller;
+    if (identity && caller?.applicationId) {
+      const signed = identity.token(caller.applicationId, caller, route);
+      identityToken = typeof signed === 'string' ? signed : await signed;
+    }
     const now = Date.now();
     const picked = pickTarget(route, now);
     if (typeof picked === 'number')
@@ -211,6 +223,7 @@ export function createForwarder(deps: {
     const { circuit } = target.upstream;
 
     const headers = upstreamHeaders(request, target);
+    if (identityToken !== null) headers['x-spl-identity'] = identityToken;
     if (auth.kind === 'header') headers[auth.name] = auth.value;
     else if (auth.kind === 'oauth2') {
       let token = auth.tokens.cached(now);

@@ -86,9 +86,11 @@ describe.each(['postgres', 'pglite'] as const)('snapshot content (%s)', (store) 
     expect(snapshot.organisations.map((o) => o.slug)).toEqual(['dinkes', 'disdukcapil', 'diskominfo']);
   });
 
-  it('has the public keys of the JWKS and no private key anywhere', async () => {
-    const jwks = (await r.app.inject('/oauth2/jwks')).json();
-    expect(snapshot.hubKeys.keys.map((k) => k.kid)).toEqual(jwks.keys.map((k: { kid: string }) => k.kid));
+  it('has the hub keys of the JWKS (not the backend identity key) and no private key anywhere', async () => {
+    const jwks = (await r.app.inject('/oauth2/jwks')).json() as { keys: { kid: string; alg: string }[] };
+    const hubKeys = jwks.keys.filter((k) => k.alg !== 'EdDSA');
+    expect(jwks.keys.length).toBe(hubKeys.length + 1);
+    expect(snapshot.hubKeys.keys.map((k) => k.kid)).toEqual(hubKeys.map((k) => k.kid));
     const [row] = await r.db.query<{ kid: string; private_key: string }>(
       'SELECT kid, private_key FROM signing_keys',
     );

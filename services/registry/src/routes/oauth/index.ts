@@ -1,5 +1,5 @@
 import formbody from '@fastify/formbody';
-import { signAccessToken } from '@spl/token';
+import { BACKEND_IDENTITY_INFO, deriveBackendIdentityKey, signAccessToken } from '@spl/token';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { Role } from '../../auth/principal.js';
@@ -75,6 +75,9 @@ const OAuthErrorResponse = Type.Object({
 export async function oauthRoutes(app: FastifyInstance, ctx: RegistryContext): Promise<void> {
   const { config } = ctx;
   const issuer = config.publicUrl;
+  // The gateway signs identity JWTs to upstreams with a key both derive from the master key
+  // (issue 3 §5): published here beside the hub keys, never in the snapshot's hubKeys.
+  const backendIdentity = await deriveBackendIdentityKey(ctx.secretBox.deriveKey(BACKEND_IDENTITY_INFO));
 
   app.get(
     '/.well-known/oauth-authorization-server',
@@ -121,7 +124,8 @@ export async function oauthRoutes(app: FastifyInstance, ctx: RegistryContext): P
     },
     async (_request, reply) => {
       reply.header('Cache-Control', 'public, max-age=60');
-      return ctx.keyRing.jwks();
+      const { keys } = await ctx.keyRing.jwks();
+      return { keys: [...keys, backendIdentity.publicJwk] };
     },
   );
 

@@ -20,8 +20,13 @@ export {
   SnapshotPlan,
   SnapshotRoute,
   SnapshotSubscription,
+  SnapshotTopic,
+  SnapshotTopicSubscription,
   SnapshotTrustedIssuer,
   SnapshotUpstreamAuth,
+  SnapshotWebhookSecret,
   SUBSCRIPTION_STATES,
+  TOPIC_SUBSCRIPTION_MODES,
   upstreamSecretContext,
+  webhookSecretContext,
 } from './snapshot-schema.js';

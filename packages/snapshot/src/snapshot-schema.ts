@@ -142,6 +142,65 @@ export const SnapshotSubscription = Type.Object({
 });
 export type SnapshotSubscription = Static<typeof SnapshotSubscription>;
 
+export const TOPIC_SUBSCRIPTION_MODES = ['push', 'pull'] as const;
+
+/**
+ * One published or deprecated event topic: what the broker accepts CloudEvents for at
+ * `POST /v1/topics/{org}/{topic}/events` (issue 4). Its event data schema (JSON Schema
+ * 2020-12) is stored once by content hash in `eventSchemas`.
+ */
+export const SnapshotTopic = Type.Object({
+  /** The topic's id in the registry. */
+  id: Type.String(),
+  org: Type.String(),
+  topic: Type.String(),
+  state: Type.Enum(ROUTE_STATES),
+  classification: Type.Enum(CLASSIFICATIONS),
+  /** Key into `eventSchemas`: sha256 hex of the schema's canonical JSON. */
+  schemaHash: Type.String(),
+  /** Applications allowed to publish: the owner organisation's applications and holders of a publish grant. */
+  publisherApplicationIds: Type.Array(Type.String()),
+  limits: Type.Object({
+    /** Largest accepted CloudEvent (whole HTTP body), bytes. */
+    maxEventBytes: Type.Integer({ minimum: 1 }),
+    /** Publishes per minute per publishing application. */
+    publishPerMinute: Type.Integer({ minimum: 1 }),
+    /** The same `source` + `id` within this many seconds is a duplicate. */
+    duplicateWindowSeconds: Type.Integer({ minimum: 0 }),
+    /** How long events stay replayable, hours. */
+    retentionHours: Type.Integer({ minimum: 1 }),
+  }),
+});
+export type SnapshotTopic = Static<typeof SnapshotTopic>;
+
+/** A Standard Webhooks signing secret, sealed; several are active while a rotation overlaps. */
+export const SnapshotWebhookSecret = Type.Object({
+  /** Sealed `whsec_…` secret; associated data `webhookSecretContext(subscriptionId)`. */
+  sealedSecret: SealedSecret,
+  /** After this instant the secret no longer signs (end of a rotation's overlap). */
+  notAfter: Type.Optional(Type.String({ format: 'date-time' })),
+});
+export type SnapshotWebhookSecret = Static<typeof SnapshotWebhookSecret>;
+
+/** An approved (or suspended) subscription of an application to a topic. */
+export const SnapshotTopicSubscription = Type.Object({
+  id: Type.String(),
+  applicationId: Type.String(),
+  org: Type.String(),
+  topic: Type.String(),
+  state: Type.Enum(SUBSCRIPTION_STATES),
+  mode: Type.Enum(TOPIC_SUBSCRIPTION_MODES),
+  /** Push only: where events are POSTed, and the secrets that sign them. */
+  push: Type.Optional(
+    Type.Object({ url: Type.String(), secrets: Type.Array(SnapshotWebhookSecret, { minItems: 1 }) }),
+  ),
+  /** Deliver only events whose `type` is listed (all when absent). */
+  types: Type.Optional(Type.Array(Type.String())),
+  /** Deliver only events whose `subject` starts with one of these prefixes (all when absent). */
+  subjectPrefixes: Type.Optional(Type.Array(Type.String())),
+});
+export type SnapshotTopicSubscription = Static<typeof SnapshotTopicSubscription>;
+
 export const Snapshot = Type.Object({
   format: Type.Literal(SNAPSHOT_FORMAT),
   /**
@@ -164,6 +223,11 @@ export const Snapshot = Type.Object({
   /** OpenAPI documents by content hash, each once however many routes share it. */
   openapi: Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown())),
   subscriptions: Type.Array(SnapshotSubscription),
+  /** Event topics (issue 4); absent in snapshots from before topics existed. */
+  topics: Type.Optional(Type.Array(SnapshotTopic)),
+  /** Event data JSON Schemas by content hash. */
+  eventSchemas: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown()))),
+  topicSubscriptions: Type.Optional(Type.Array(SnapshotTopicSubscription)),
 });
 export type Snapshot = Static<typeof Snapshot>;
 
@@ -174,4 +238,9 @@ export type SnapshotNotice = Static<typeof SnapshotNotice>;
 /** Associated data a route's sealed upstream secret was sealed with (see @spl/secret-box). */
 export function upstreamSecretContext(routeId: string): string {
   return `upstream-secret:${routeId}`;
+}
+
+/** Associated data a push subscription's sealed webhook secret was sealed with. */
+export function webhookSecretContext(subscriptionId: string): string {
+  return `webhook-secret:${subscriptionId}`;
 }

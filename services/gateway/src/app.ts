@@ -171,7 +171,12 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
       'The admin surface of the gateway of the regional Sistem Penghubung Layanan: health, readiness, metrics, and the OAuth2 endpoints forwarded to the registry. The proxied APIs are documented in the registry catalogue, not here.',
     version: '0.1.0',
   });
-  await app.register(metricsPlugin, { registry: metrics, prefix: 'spl_gateway' });
+  await app.register(metricsPlugin, {
+    registry: metrics,
+    prefix: 'spl_gateway',
+    // Proxied calls are counted by route template and application in observability/.
+    skip: (request) => request.gateway !== null,
+  });
   await app.register(healthRoutes, {
     runtime,
     redis: deps.redis,

@@ -315,7 +315,12 @@ http {
         url: `http://127.0.0.1:${fpPort}/verifikasi`,
         pids: () => [fproxy.pid ?? 0],
       },
-      { name: 'SPL gateway, all policies', url: gwUrl, pids: () => [gateway.pid ?? 0] },
+      {
+        name: 'SPL gateway, all policies',
+        url: gwUrl,
+        // With SPL_GATEWAY_WORKERS > 1 the workers are the primary's children.
+        pids: () => [gateway.pid ?? 0, ...childPids(gateway.pid ?? 0)],
+      },
     ];
 
     // BENCH_ONLY=spl,fastify (substrings of the target names, case-insensitive) measures only those.

@@ -26,6 +26,8 @@ export const metricsPlugin = fp(
       registry: Registry;
       prefix: string /** Merged into the /metrics route's config (e.g. an access rule). */;
       routeConfig?: object;
+      /** What GET /metrics serves instead of the registry's text (e.g. a cluster's aggregate). */
+      render?: () => Promise<string>;
       /** Requests not counted here (the gateway's proxied calls have metrics of their own). */
       skip?: (request: FastifyRequest) => boolean;
     },
@@ -58,7 +60,7 @@ export const metricsPlugin = fp(
       { schema: { hide: true }, config: { ...opts.routeConfig } },
       async (_request, reply) => {
         reply.type(opts.registry.contentType);
-        return opts.registry.metrics();
+        return opts.render ? opts.render() : opts.registry.metrics();
       },
     );
   },

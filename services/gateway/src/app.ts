@@ -37,6 +37,8 @@ export interface GatewayDeps {
   observer?: GatewayObserver;
   /** Defaults to a fresh registry with the process metrics. */
   metrics?: Registry;
+  /** What /metrics serves instead of `metrics` alone (a cluster worker: every worker's, cluster.ts). */
+  renderMetrics?: (() => Promise<string>) | null;
   /** Before a pool the route table no longer names is closed, milliseconds. */
   poolGraceMs?: number;
   /** Adds hooks before the app is ready (the standard policies' flood guard, metrics, access log). */
@@ -176,6 +178,7 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
     prefix: 'spl_gateway',
     // Proxied calls are counted by route template and application in observability/.
     skip: (request) => request.gateway !== null,
+    ...(deps.renderMetrics ? { render: deps.renderMetrics } : {}),
   });
   await app.register(healthRoutes, {
     runtime,

@@ -56,6 +56,12 @@ export const GatewayConfigSchema = Type.Object({
   SPL_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     default: 'info',
   }),
+  /**
+   * Worker processes (node:cluster) sharing the port; 1 runs the gateway in this process, 0
+   * starts one per CPU. Each worker is a full gateway (its own evidence chain, usage records
+   * and rate-limit leases); /metrics answers for all of them.
+   */
+  SPL_GATEWAY_WORKERS: Type.Integer({ minimum: 0, maximum: 64, default: 1 }),
 });
 
 export type GatewayEnv = Static<typeof GatewayConfigSchema>;

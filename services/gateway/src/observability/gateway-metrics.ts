@@ -252,16 +252,20 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
     help: 'Whether an upstream passes its health checks (1) or not (0), by upstream origin',
     labelNames: ['upstream'] as const,
     registers: [registry],
+    // With SPL_GATEWAY_WORKERS > 1 (cluster.ts): down when any worker finds it down.
+    aggregator: 'min',
   });
   const snapshotVersion = new Gauge({
     name: 'spl_gateway_snapshot_version',
     help: 'Version of the registry snapshot the gateway routes with (0 before the first)',
     registers: [registry],
+    aggregator: 'min', // across workers: the oldest one's
   });
   new Gauge({
     name: 'spl_gateway_snapshot_age_seconds',
     help: 'Seconds since the registry last confirmed the running snapshot current (NaN before the first)',
     registers: [registry],
+    aggregator: 'max',
     collect() {
       this.set((clock() - snapshotConfirmedAt) / 1000);
     },

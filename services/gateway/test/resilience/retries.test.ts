@@ -185,3 +185,52 @@ describe('the retry budget', () => {
     ).toBe(1);
   });
 });
+
+/**
+ *   dinkes/slow/v1 → [slow, ok]   slow never answers (timeout 200 ms)
+ *   SPL_RETRY_TIMEOUTS=true
+ */
+describe('retries of timeouts, when asked for', () => {
+  let hub: HubFixture;
+  let registry: FakeRegistry;
+  let ok: TestUpstream;
+  let slow: TestUpstream;
+  let gw: ObservedGateway;
+
+  beforeAll(async () => {
+    hub = await HubFixture.create();
+    ok = await new TestUpstream().start();
+    slow = await new TestUpstream().start();
+    slow.handler = () => {};
+    hub.route({
+      api: 'slow',
+      version: 'v1',
+      urls: [slow.url, ok.url],
+      upstream: { urls: [slow.url, ok.url], timeoutMs: 200 },
+    });
+    hub.subscribe('app-portal', 'slow', 'v1');
+    registry = await new FakeRegistry().start();
+    registry.snapshot = hub.snapshot();
+    gw = await buildObservedGateway({ registryUrl: registry.url, env: { SPL_RETRY_TIMEOUTS: 'true' } });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await ok?.stop();
+    await slow?.stop();
+    await registry?.stop();
+  });
+
+  it('answers a GET from the other URL after the first one timed out', async () => {
+    const res = await gw.app.inject({
+      method: 'GET',
+      url: '/dinkes/slow/v1/x',
+      headers: { authorization: `Bearer ${await hub.token()}` },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(slow.seen).toHaveLength(1);
+    expect(ok.seen).toHaveLength(1);
+    expect(
+      await gw.metric('spl_gateway_upstream_retries_total', { upstream: slow.url, outcome: 'success' }),
+    ).toBe(1);
+  });
+});

@@ -168,7 +168,16 @@ export function createStandardPolicies(options: {
       metrics.authRejected(reason as AuthRejectionReason);
     },
     onCircuitChange(origin, state) {
-      metrics.setUpstreamUp(origin, state !== 'open');
+      metrics.setCircuitState(origin, state);
+    },
+    onUpstreamHealthChange(origin, isUp) {
+      metrics.setUpstreamUp(origin, isUp);
+    },
+    onUpstreamRetry(origin, outcome) {
+      metrics.upstreamRetried(origin, outcome);
+    },
+    onRetryBudgetExhausted(origin) {
+      metrics.retryBudgetExhausted(origin);
     },
   };
 

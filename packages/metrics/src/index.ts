@@ -48,8 +48,10 @@ export const metricsPlugin = fp(
     const skip = opts.skip;
     // A callback hook, not an async one: no promise per request.
     app.addHook('onResponse', (request, reply, done) => {
+      if (skip?.(request)) return done();
+      // routeOptions is a getter that builds an object: read it once, after the skip.
       const route = request.routeOptions.url ?? 'unmatched';
-      if (route !== '/metrics' && !skip?.(request)) {
+      if (route !== '/metrics') {
         requests.inc({ route, method: request.method, status: String(reply.statusCode) });
         duration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
       }

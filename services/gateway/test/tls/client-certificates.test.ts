@@ -68,7 +68,9 @@ describe('mutual TLS for clients (BKS 60(3)(i))', () => {
     const refusals: string[] = [];
     beforeAll(async () => {
       gateway = await startTlsGateway(registry.url, env('required'));
-      gateway.gw.app.server.on('tlsClientError', (err: NodeJS.ErrnoException) => refusals.push(String(err.code)));
+      gateway.gw.app.server.on('tlsClientError', (err: NodeJS.ErrnoException) =>
+        refusals.push(String(err.code)),
+      );
     });
     afterAll(async () => {
       await gateway?.close();

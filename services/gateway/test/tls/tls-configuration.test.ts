@@ -97,9 +97,7 @@ describe('TLS configuration that cannot work stops start-up, naming the variable
 
   it('refuses a CA file without a certificate', async () => {
     const notPem = await pki.file('not-a-ca.crt', pki.server.key);
-    const err = configError(() =>
-      load(tlsEnv({ SPL_TLS_CA_FILE: notPem, SPL_TLS_CLIENT_AUTH: 'required' })),
-    );
+    const err = configError(() => load(tlsEnv({ SPL_TLS_CA_FILE: notPem, SPL_TLS_CLIENT_AUTH: 'required' })));
     expect(err.variable).toBe('SPL_TLS_CA_FILE');
     expect(err.message).toMatch(/holds no PEM certificate/);
   });

@@ -19,7 +19,10 @@ export interface TlsTestGateway {
  * A listening gateway with `env` (the SPL_TLS_* variables) and the standard policies, its
  * access log captured (the flood guard, metrics and access log hooks; no rate-limit step).
  */
-export async function startTlsGateway(registryUrl: string, env: Record<string, string>): Promise<TlsTestGateway> {
+export async function startTlsGateway(
+  registryUrl: string,
+  env: Record<string, string>,
+): Promise<TlsTestGateway> {
   const accessLog: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {

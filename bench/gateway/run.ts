@@ -7,7 +7,7 @@
  * with a bearer token taken in turn from a few hundred distinct tokens. CPU per request is the
  * proxy process's utime+stime from /proc/<pid>/stat across the 10 s run, divided by requests.
  *
- *   BENCH_ROUNDS=2 BENCH_SECONDS=10 BENCH_WARMUP=3 BENCH_PROFILE=1 pnpm bench:gateway
+ *   BENCH_ROUNDS=2 BENCH_SECONDS=10 BENCH_WARMUP=3 BENCH_PROFILE=1 BENCH_ONLY=spl pnpm bench:gateway
  *
  * BENCH_PROFILE=1 runs the gateway under --cpu-prof for one extra 10 s run and prints the top
  * self-time functions (bench/gateway/profile-summary.ts).
@@ -315,9 +315,22 @@ http {
         url: `http://127.0.0.1:${fpPort}/verifikasi`,
         pids: () => [fproxy.pid ?? 0],
       },
-      { name: 'SPL gateway, all policies', url: gwUrl, pids: () => [gateway.pid ?? 0] },
+      {
+        name: 'SPL gateway, all policies',
+        url: gwUrl,
+        // With SPL_GATEWAY_WORKERS > 1 the workers are the primary's children.
+        pids: () => [gateway.pid ?? 0, ...childPids(gateway.pid ?? 0)],
+      },
     ];
 
+    // BENCH_ONLY=spl,fastify (substrings of the target names, case-insensitive) measures only those.
+    const only = process.env.BENCH_ONLY?.toLowerCase().split(',');
+    if (only)
+      targets.splice(
+        0,
+        targets.length,
+        ...targets.filter((t) => only.some((o) => t.name.toLowerCase().includes(o))),
+      );
     const results = new Map<string, (WrkResult & { cpuUs: number })[]>();
     for (let round = 1; round <= ROUNDS; round++) {
       for (const t of targets) {

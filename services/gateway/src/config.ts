@@ -71,6 +71,29 @@ export const GatewayConfigSchema = Type.Object({
   SPL_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     default: 'info',
   }),
+  /**
+   * Worker processes (node:cluster) sharing the port; 1 runs the gateway in this process, 0
+   * starts one per CPU. Each worker is a full gateway (its own evidence chain, usage records
+   * and rate-limit leases); /metrics answers for all of them.
+   */
+  SPL_GATEWAY_WORKERS: Type.Integer({ minimum: 0, maximum: 64, default: 1 }),
+  // Resilience (issue 3 §8; docs/gateway.md "Resilience").
+  /** Retries of an idempotent request (GET, HEAD, OPTIONS, PUT, DELETE) after a transport failure; 0 disables. */
+  SPL_RETRY_ATTEMPTS: Type.Integer({ minimum: 0, maximum: 3, default: 1 }),
+  /** Also retry connect and response-header timeouts (a retry can then double the caller's wait). */
+  SPL_RETRY_TIMEOUTS: Type.Boolean({ default: false }),
+  /** Retry budget per upstream: retries at most this percentage of its requests over the window. */
+  SPL_RETRY_BUDGET_PERCENT: Type.Number({ minimum: 0, maximum: 100, default: 20 }),
+  /** … plus this many retries per second of the window, whatever the traffic. */
+  SPL_RETRY_BUDGET_MIN_PER_SECOND: Type.Number({ minimum: 0, default: 5 }),
+  /** The retry budget's sliding window, seconds. */
+  SPL_RETRY_BUDGET_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 300, default: 10 }),
+  /** Active health checks: probe every upstream origin this often, seconds; 0 disables. */
+  SPL_HEALTH_CHECK_SECONDS: Type.Number({ minimum: 0, default: 0 }),
+  /** A probe with no answer within this many milliseconds counts as dead. */
+  SPL_HEALTH_CHECK_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 2000 }),
+  /** After a hub token with an unknown `kid` refreshed the snapshot, no other refresh for this long, seconds. */
+  SPL_HUB_KEY_REFRESH_SECONDS: Type.Integer({ minimum: 1, default: 30 }),
 });
 
 export type GatewayEnv = Static<typeof GatewayConfigSchema>;

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { lookup } from 'node:dns/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -7,6 +8,7 @@ import { createMetricsRegistry } from '@spl/metrics';
 import { createSecretBox, parseMasterKey, type SecretBox } from '@spl/secret-box';
 import { Redis } from 'ioredis';
 import { buildApp } from './app.js';
+import { clusterMetricsSource, runClusterPrimary, workerCount } from './cluster.js';
 import { type GatewayConfig, GatewayConfigError, loadGatewayConfig, productionProblems } from './config.js';
 import { createEvidenceLog, createInstanceId, installEvidence } from './evidence/index.js';
 import { createRedisKeys } from './redis-keys.js';
@@ -45,6 +47,8 @@ async function main(): Promise<void> {
   }
   const problems = productionProblems(config);
   if (problems.length) fail(`refusing to start in production:\n  - ${problems.join('\n  - ')}`);
+  const workers = workerCount(config.SPL_GATEWAY_WORKERS);
+  if (workers > 1 && cluster.isPrimary) return runClusterPrimary(workers);
 
   const secretBox = openSecretBox(config);
   const redis = new Redis(config.REDIS_URL, {
@@ -100,6 +104,7 @@ async function main(): Promise<void> {
       redis,
       secretBox,
       metrics,
+      renderMetrics: clusterMetricsSource(metrics),
       rateLimiter: policies.rateLimiter,
       requestValidator: policies.requestValidator,
       createFederatedVerifier: policies.createFederatedVerifier,

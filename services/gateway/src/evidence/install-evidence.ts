@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { EMPTY_DIGEST } from '@spl/evidence-log';
 import type { FastifyInstance } from 'fastify';
 import type { EvidenceLog } from './evidence-log.js';
@@ -10,7 +10,8 @@ declare module 'fastify' {
   }
 }
 
-const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+/** One-shot SHA-256 (Node ≥ 20.12): half the cost of createHash for the small inputs here. */
+const sha256 = (data: Buffer | string) => hash('sha256', data, 'hex');
 
 /**
  * Adds the evidence log's hooks: `onSend` digests the answer's body when it is bytes or a

@@ -88,6 +88,36 @@ const TRANSPORT_UNAVAILABLE = new Set([
 ]);
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
+/** RFC 9110 §9.2.2: a client may repeat these automatically; POST and PATCH never are. */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+/** Transport failures worth one more try: nothing of an answer arrived (refused, reset, unreachable). */
+const RETRYABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+/** Retried only with SPL_RETRY_TIMEOUTS: a retry after a timeout can double the caller's wait. */
+const RETRYABLE_TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT']);
+
+export interface RetryPolicy {
+  /** Retries after a first failed attempt (0 disables); each also needs the upstream's budget. */
+  attempts: number;
+  /** Whether connect and header timeouts are retried too. */
+  isTimeoutRetried: boolean;
+}
+
+function errorCode(err: unknown): string {
+  const e = err as { code?: string; cause?: { code?: string } } | null;
+  const code = e?.code ?? '';
+  return RETRYABLE.has(code) || RETRYABLE_TIMEOUTS.has(code) ? code : (e?.cause?.code ?? code);
+}
+
 /**
  * Maps a failed upstream call to the contract's statuses (one function, as BullMQ's
  * finished-errors): egress refused → 502, refused/reset/unreachable → 503 with
@@ -136,6 +166,11 @@ export function classifyUpstreamError(
   };
 }
 
+/** The upstream URL's base path, the rest of the caller's path, and the query. */
+function upstreamPath(target: UpstreamTarget, ctx: GatewayRequestContext): string {
+  return `${target.basePath}${ctx.rest || (target.basePath ? '' : '/')}${ctx.query}`;
+}
+
 export interface Forwarder {
   forward(request: FastifyRequest, reply: FastifyReply, ctx: GatewayRequestContext): Promise<FastifyReply>;
 }
@@ -153,20 +188,108 @@ export function createForwarder(deps: {
   observer?: GatewayObserver | undefined;
   /** Signs X-SPL-Identity for the upstream; null (no master key) sends none. */
   identity?: BackendIdentity | null | undefined;
+  /** Retries of idempotent methods after a transport failure; default none. */
+  retry?: RetryPolicy | undefined;
 }): Forwarder {
   const { observer } = deps;
   const identity = deps.identity ?? null;
+  const retry = deps.retry ?? { attempts: 0, isTimeoutRetried: false };
 
+  /**
+   * Round-robin over the route's URLs, skipping open circuits and, while another URL is
+   * left, those the active health check found down; a route whose every URL is down still
+   * tries them (the circuit decides), so active checks never refuse more than passive ones.
+   */
   function pickTarget(route: CompiledRoute, now: number): UpstreamTarget | number {
     const n = route.targets.length;
     let wait = Number.POSITIVE_INFINITY;
+    let skipped = 0;
     for (let i = 0; i < n; i++) {
       const target = route.targets[route.cursor.next++ % n]!;
+      if (target.upstream.isDown) {
+        skipped++;
+        continue;
+      }
       const w = target.upstream.circuit.tryAcquire(now);
       if (w === 0) return target;
       if (w < wait) wait = w;
     }
+    if (skipped > 0)
+      for (const target of route.targets) {
+        if (!target.upstream.isDown) continue;
+        const w = target.upstream.circuit.tryAcquire(now);
+        if (w === 0) return target;
+        if (w < wait) wait = w;
+      }
     return wait;
+  }
+
+  /** The next URL after `failed` whose circuit lets a call through (another one first; `failed` itself last). */
+  function pickRetryTarget(route: CompiledRoute, failed: UpstreamTarget, now: number): UpstreamTarget | null {
+    const n = route.targets.length;
+    const at = route.targets.indexOf(failed);
+    for (let j = 1; j <= n; j++) {
+      const target = route.targets[(at + j) % n]!;
+      if (target !== failed && target.upstream.isDown) continue;
+      if (target.upstream.circuit.tryAcquire(now) === 0) return target;
+    }
+    return null;
+  }
+
+  function isRetryable(method: string, err: unknown): boolean {
+    if (retry.attempts === 0 || !IDEMPOTENT_METHODS.has(method)) return false;
+    const code = errorCode(err);
+    return RETRYABLE.has(code) || (retry.isTimeoutRetried && RETRYABLE_TIMEOUTS.has(code));
+  }
+
+  /**
+   * After a retryable failure on `failed`: tries again on another URL of the route (the same
+   * when it has one), at most `retry.attempts` times, each only while the failed upstream's
+   * retry budget allows. Resolves with the answer; rejects with the last failure's error.
+   */
+  async function retryRequest(
+    route: CompiledRoute,
+    ctx: GatewayRequestContext,
+    options: Dispatcher.RequestOptions & { headers: Record<string, string | string[]> },
+    failed: UpstreamTarget,
+    failure: SplError,
+  ): Promise<Dispatcher.ResponseData> {
+    let last = failed;
+    let lastError = failure;
+    for (let attempt = 0; attempt < retry.attempts; attempt++) {
+      const now = Date.now();
+      const origin = last.upstream.origin;
+      const next = pickRetryTarget(route, last, now);
+      if (next === null) throw lastError;
+      if (!last.upstream.retryBudget.tryWithdraw(now)) {
+        next.upstream.circuit.release();
+        observer?.onRetryBudgetExhausted?.(origin);
+        throw lastError;
+      }
+      options.headers.host = next.host;
+      options.path = upstreamPath(next, ctx);
+      const started = performance.now();
+      try {
+        const res = await next.upstream.pool.request(options);
+        next.upstream.circuit.onSuccess();
+        observer?.onUpstreamRetry?.(origin, 'success');
+        return res;
+      } catch (err) {
+        const { error, isTransportFailure } = classifyUpstreamError(err, route, deps.retryAfterSeconds);
+        if (isTransportFailure) next.upstream.circuit.onFailure(Date.now());
+        else next.upstream.circuit.release();
+        observer?.onUpstreamResponse?.(route, {
+          status: null,
+          ms: performance.now() - started,
+          error: error.code,
+        });
+        observer?.onUpstreamRetry?.(origin, 'failure');
+        lastError = error;
+        last = next;
+        if (!isRetryable(options.method, err)) break;
+      }
+    }
+    throw lastError;
   }
 
   function upstreamHeaders(
@@ -253,18 +376,20 @@ export function createForwarder(deps: {
     }
 
     const body = request.body as Buffer | undefined;
-    const options: Dispatcher.RequestOptions = {
-      path: `${target.basePath}${ctx.rest || (target.basePath ? '' : '/')}${ctx.query}`,
+    const options = {
+      path: upstreamPath(target, ctx),
       method: request.method as Dispatcher.HttpMethod,
       headers,
       body: body?.length ? body : null,
       headersTimeout: route.timeoutMs,
       bodyTimeout: route.timeoutMs,
     };
+    target.upstream.retryBudget.deposit(now);
     const started = performance.now();
     let res: Dispatcher.ResponseData;
     try {
       res = await target.upstream.pool.request(options);
+      circuit.onSuccess();
     } catch (err) {
       const { error, isTransportFailure } = classifyUpstreamError(err, route, deps.retryAfterSeconds);
       if (isTransportFailure) circuit.onFailure(Date.now());
@@ -274,9 +399,9 @@ export function createForwarder(deps: {
         ms: performance.now() - started,
         error: error.code,
       });
-      throw error;
+      if (!isRetryable(options.method, err)) throw error;
+      res = await retryRequest(route, ctx, options, target, error);
     }
-    circuit.onSuccess();
     const ms = performance.now() - started;
     ctx.upstreamStatus = res.statusCode;
     ctx.upstreamMs = ms;

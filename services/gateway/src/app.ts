@@ -14,6 +14,8 @@ import { oauthPassthroughRoutes } from './routes/oauth-passthrough.js';
 import { proxyRoutes } from './routes/proxy.js';
 import type { RouteTable } from './routing/route-table.js';
 import { createSnapshotRuntime, type SnapshotRuntime } from './snapshot/snapshot-runtime.js';
+import { installClientCertificates } from './tls/client-certificate.js';
+import type { ServerTls } from './tls/server-tls.js';
 import { createBackendIdentity } from './upstream/backend-identity.js';
 import { createEgressPolicy } from './upstream/egress.js';
 import { createForwarder } from './upstream/forward.js';
@@ -43,6 +45,8 @@ export interface GatewayDeps {
   renderMetrics?: (() => Promise<string>) | null;
   /** Before a pool the route table no longer names is closed, milliseconds. */
   poolGraceMs?: number;
+  /** TLS termination and client authentication (tls/server-tls.ts `loadServerTls`); absent: plain HTTP. */
+  tls?: ServerTls | null;
   /** Adds hooks before the app is ready (the standard policies' flood guard, metrics, access log). */
   extend?: (app: FastifyInstance) => void;
 }
@@ -118,7 +122,11 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
     onError: (err) => log?.warn({ err: { message: err.message } }, 'snapshot trouble'),
   });
 
+  // Fastify types the server by the presence of `https`; the instance is used as a plain
+  // FastifyInstance either way (request.raw.socket is a TLSSocket when TLS is on).
+  const tlsOption = deps.tls ? ({ https: deps.tls.options } as object) : {};
   const app = Fastify({
+    ...tlsOption,
     logger:
       deps.logger === false
         ? false
@@ -158,6 +166,8 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
     : null;
   if (!identity) app.log.warn('no master key: upstreams get no X-SPL-Identity header');
   app.decorateRequest('gateway', null);
+  // First of every onRequest hook: a bad client certificate is refused before anything else.
+  installClientCertificates(app, deps.tls?.clientAuth ?? 'none');
 
   // The gateway forwards bodies as bytes: nothing is parsed, every content type is taken,
   // and the limit is the route's plan (read by the request path before the body is).

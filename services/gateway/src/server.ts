@@ -13,6 +13,7 @@ import { type GatewayConfig, GatewayConfigError, loadGatewayConfig, productionPr
 import { createEvidenceLog, createInstanceId, installEvidence } from './evidence/index.js';
 import { createRedisKeys } from './redis-keys.js';
 import { createStandardPolicies } from './standard-policies.js';
+import { loadServerTls, type ServerTls } from './tls/server-tls.js';
 import { createEgressPolicy, EgressConfigError } from './upstream/egress.js';
 import { installUsage } from './usage/install-usage.js';
 import { createUsageAggregator } from './usage/usage-aggregator.js';
@@ -36,8 +37,10 @@ function openSecretBox(config: GatewayConfig): SecretBox | null {
 
 async function main(): Promise<void> {
   let config: GatewayConfig;
+  let tls: ServerTls | null;
   try {
     config = loadGatewayConfig(process.env);
+    tls = loadServerTls(config);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof GatewayConfigError) fail(err.message);
     throw err;
@@ -106,6 +109,7 @@ async function main(): Promise<void> {
       requestValidator: policies.requestValidator,
       createFederatedVerifier: policies.createFederatedVerifier,
       observer: policies.observer,
+      tls,
       extend: (app) => {
         policies.install(app);
         installUsage(app, usage);
@@ -140,7 +144,12 @@ async function main(): Promise<void> {
   await app.listen({ host: config.SPL_HOST, port: config.SPL_GATEWAY_PORT });
   const status = runtime.status();
   app.log.info(
-    { publicUrl: config.publicUrl, snapshot: status.version, source: status.source },
+    {
+      publicUrl: config.publicUrl,
+      snapshot: status.version,
+      source: status.source,
+      tls: tls ? { ...tls.certificate, clientAuth: tls.clientAuth } : 'off',
+    },
     status.isLoaded ? 'gateway ready' : 'gateway listening; no snapshot yet (see /readyz)',
   );
 }

@@ -227,6 +227,12 @@ export function createStandardPolicies(options: {
             bytesIn: Number(request.headers['content-length'] ?? 0),
             bytesOut: Number(reply.getHeader('content-length') ?? 0),
             clientIp: request.ip,
+            ...(request.clientCertificate
+              ? {
+                  clientCertSubject: request.clientCertificate.subject,
+                  clientCertFingerprint: request.clientCertificate.fingerprint256,
+                }
+              : {}),
           },
           route ? maskers.get(route.id) : undefined,
         );

@@ -30,6 +30,9 @@ export interface AccessLogEntry {
   bytesIn: number;
   bytesOut: number;
   clientIp: string;
+  /** The client's verified TLS certificate (mutual TLS, BKS 60(3)(i)): not secret, identifies the caller. */
+  clientCertSubject?: string;
+  clientCertFingerprint?: string;
 }
 
 export interface AccessLog {
@@ -86,6 +89,8 @@ export function createAccessLog(options: AccessLogOptions = {}): AccessLog {
         bytesIn: entry.bytesIn,
         bytesOut: entry.bytesOut,
         clientIp: entry.clientIp,
+        clientCertSubject: entry.clientCertSubject,
+        clientCertFingerprint: entry.clientCertFingerprint,
       });
     },
     flush() {

@@ -7,6 +7,7 @@ import { errors } from '../errors.js';
 import type { GatewayObserver, GatewayRequestContext } from '../pipeline.js';
 import type { CompiledRoute, UpstreamTarget } from '../routing/route-table.js';
 import type { BackendIdentity } from './backend-identity.js';
+import { upstreamTlsFailure } from './tls-failure.js';
 
 /** RFC 9110 §7.6.1 hop-by-hop fields, and what the gateway sets itself: never copied to the upstream. */
 const REQUEST_HEADERS_DROPPED = new Set([
@@ -150,6 +151,14 @@ export function classifyUpstreamError(
         headers: { 'retry-after': String(retryAfterSeconds) },
       }),
       isTransportFailure: true,
+    };
+  const tlsCode = upstreamTlsFailure(err);
+  if (tlsCode)
+    return {
+      error: errors.SPL_BAD_GATEWAY(
+        `the TLS handshake with the upstream of ${route.key} failed (${tlsCode})`,
+      ),
+      isTransportFailure: false,
     };
   return {
     error: errors.SPL_BAD_GATEWAY(`the upstream of ${route.key} gave a malformed answer`),

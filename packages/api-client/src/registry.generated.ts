@@ -6103,6 +6103,7 @@ export interface paths {
                                 upstream: {
                                     urls: string[];
                                     timeoutMs: number;
+                                    healthPath?: string;
                                 };
                                 upstreamAuth: {
                                     /** @enum {string} */
@@ -6148,6 +6149,48 @@ export interface paths {
                                 version: string;
                                 /** @enum {unknown} */
                                 state: "approved" | "suspended";
+                            }[];
+                            topics?: {
+                                id: string;
+                                org: string;
+                                topic: string;
+                                /** @enum {unknown} */
+                                state: "published" | "deprecated";
+                                /** @enum {unknown} */
+                                classification: "publik" | "terbatas" | "rahasia" | "dikecualikan";
+                                schemaHash: string;
+                                publisherApplicationIds: string[];
+                                limits: {
+                                    maxEventBytes: number;
+                                    publishPerMinute: number;
+                                    duplicateWindowSeconds: number;
+                                    retentionHours: number;
+                                };
+                            }[];
+                            eventSchemas?: {
+                                [key: string]: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                            topicSubscriptions?: {
+                                id: string;
+                                applicationId: string;
+                                org: string;
+                                topic: string;
+                                /** @enum {unknown} */
+                                state: "approved" | "suspended";
+                                /** @enum {unknown} */
+                                mode: "push" | "pull";
+                                push?: {
+                                    url: string;
+                                    secrets: {
+                                        sealedSecret: string;
+                                        /** Format: date-time */
+                                        notAfter?: string;
+                                    }[];
+                                };
+                                types?: string[];
+                                subjectPrefixes?: string[];
                             }[];
                         };
                     };

@@ -118,4 +118,6 @@ export interface GatewayRequestContext {
   upstreamStatus: number | null;
   /** Time from dispatch to upstream response headers, milliseconds. */
   upstreamMs: number | null;
+  /** SHA-256 of a streamed (unbuffered) answer, set when its last byte has been read. */
+  streamedResponseDigest?: string;
 }

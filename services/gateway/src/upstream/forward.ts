@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { pipeline, Transform } from 'node:stream';
 import type { SplError } from '@spl/problem';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
@@ -427,7 +428,21 @@ export function createForwarder(deps: {
       return reply.send(payload);
     }
     if (typeof length === 'string') reply.header('content-length', length);
-    return reply.send(res.body);
+    // A streamed answer is digested as it passes (the evidence log's response digest, issue 3
+    // §10): the hash is complete once the upstream's last byte is read, before onResponse.
+    const digest = createHash('sha256');
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        digest.update(chunk);
+        callback(null, chunk);
+      },
+      flush(callback) {
+        ctx.streamedResponseDigest = digest.digest('hex');
+        callback();
+      },
+    });
+    pipeline(res.body, tap, () => {}); // an upstream error mid-stream destroys `tap`, and Fastify the answer
+    return reply.send(tap);
   }
 
   return { forward };

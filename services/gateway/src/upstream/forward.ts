@@ -358,7 +358,8 @@ export function createForwarder(deps: {
     const headers = upstreamHeaders(request, target);
     if (identityToken !== null) headers['x-spl-identity'] = identityToken;
     if (auth.kind === 'header') headers[auth.name] = auth.value;
-    else if (auth.kind === 'oauth2') {
+    let upstreamToken: string | null = null;
+    if (auth.kind === 'oauth2') {
       let token = auth.tokens.cached(now);
       if (token === null) {
         try {
@@ -374,6 +375,7 @@ export function createForwarder(deps: {
         }
       }
       headers.authorization = `Bearer ${token}`;
+      upstreamToken = token;
     }
 
     const body = request.body as Buffer | undefined;
@@ -407,7 +409,34 @@ export function createForwarder(deps: {
     ctx.upstreamStatus = res.statusCode;
     ctx.upstreamMs = ms;
     observer?.onUpstreamResponse?.(route, { status: res.statusCode, ms });
-    if (auth.kind === 'oauth2' && res.statusCode === 401) auth.tokens.invalidate();
+    if (auth.kind === 'oauth2' && res.statusCode === 401 && upstreamToken !== null) {
+      // The upstream refused the hub's token (revoked, keys rotated): drop it and send the
+      // request once more with a fresh one — the body is held in memory, so even a POST can
+      // be re-sent. The consumer sees the second answer, never a 401 meant for the hub.
+      auth.tokens.invalidate(upstreamToken);
+      await res.body.dump().catch(() => {});
+      let fresh: string;
+      try {
+        fresh = await auth.tokens.fetch();
+      } catch (err) {
+        throw errors.SPL_UPSTREAM_AUTH_FAILED(
+          `no token from the upstream's token endpoint for ${route.key}`,
+          {
+            cause: err,
+          },
+        );
+      }
+      (options.headers as Record<string, string>).authorization = `Bearer ${fresh}`;
+      const again = performance.now();
+      try {
+        res = await target.upstream.pool.request(options);
+      } catch (err) {
+        throw classifyUpstreamError(err, route, deps.retryAfterSeconds).error;
+      }
+      ctx.upstreamStatus = res.statusCode;
+      ctx.upstreamMs = ms + (performance.now() - again);
+      if (res.statusCode === 401) auth.tokens.invalidate(fresh);
+    }
 
     reply.code(res.statusCode);
     relayHeaders(reply, res.headers, route);

@@ -22,8 +22,11 @@ export interface ClientCredentialsTokens {
   cached(now: number): string | null;
   /** Fetches a token (single-flight) and caches it until shortly before it expires. */
   fetch(): Promise<string>;
-  /** Drops the cached token (after the upstream answered 401 to it). */
-  invalidate(): void;
+  /**
+   * Drops the cached token after the upstream answered 401 to `refused` — only if it is still
+   * the cached one, so concurrent 401s do not throw away a token fetched meanwhile.
+   */
+  invalidate(refused?: string): void;
 }
 
 export class UpstreamAuthError extends Error {
@@ -108,8 +111,8 @@ export function createClientCredentialsTokens(input: {
       });
       return inflight;
     },
-    invalidate() {
-      token = null;
+    invalidate(refused) {
+      if (refused === undefined || token === refused) token = null;
     },
   };
 }

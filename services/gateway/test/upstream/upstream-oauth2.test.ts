@@ -154,18 +154,45 @@ describe('OAuth2 client credentials to the upstream (issue 3 §5)', () => {
     ]);
   });
 
-  it('drops a token the upstream answers 401 to, and the next call gets a new one', async () => {
+  it('drops a token the upstream answers 401 to and re-sends the call once with a fresh one', async () => {
     const before = tokens.count('/long');
-    tokens.issued.delete('t-long-1'); // the upstream's authorization server revoked it
-    // This answer is the upstream's 401 as it came (no retry with a fresh token yet).
-    const refused = await get('/dinkes/faskes/v1/x');
-    expect(refused.statusCode).toBe(401);
-    expect(tokens.count('/long')).toBe(before);
+    tokens.issued.delete(`t-long-${before}`); // the upstream's authorization server revoked it
     upstream.seen.length = 0;
+    // The consumer never sees the 401 meant for the hub: the call is re-sent with a new token.
     const res = await get('/dinkes/faskes/v1/x');
     expect(res.statusCode).toBe(200);
     expect(tokens.count('/long')).toBe(before + 1);
-    expect(upstream.seen[0]!.headers.authorization).toBe(`Bearer t-long-${before + 1}`);
+    expect(upstream.seen.map((s) => s.headers.authorization)).toEqual([
+      `Bearer t-long-${before}`,
+      `Bearer t-long-${before + 1}`,
+    ]);
+    // The new token stays cached.
+    upstream.seen.length = 0;
+    expect((await get('/dinkes/faskes/v1/x')).statusCode).toBe(200);
+    expect(tokens.count('/long')).toBe(before + 1);
+  });
+
+  it('re-sends a POST body unchanged after a refused token, and relays a second 401 as it came', async () => {
+    const before = tokens.count('/long');
+    tokens.issued.delete(`t-long-${before}`);
+    upstream.seen.length = 0;
+    const body = JSON.stringify({ faskes: 'RSUD Kota', kamar: 3 });
+    const res = await gw.app.inject({
+      method: 'POST',
+      url: '/dinkes/faskes/v1/x',
+      headers: { authorization: `Bearer ${consumerToken}`, 'content-type': 'application/json' },
+      payload: body,
+    });
+    expect(res.statusCode).toBe(200);
+    expect(upstream.seen.map((s) => s.body)).toEqual([body, body]);
+    // An upstream that refuses every token: one retry only, then its 401 is relayed.
+    const handler = upstream.handler;
+    upstream.handler = (_req, r) => r.writeHead(401, { 'www-authenticate': 'Bearer' }).end();
+    upstream.seen.length = 0;
+    const refused = await get('/dinkes/faskes/v1/x');
+    upstream.handler = handler;
+    expect(refused.statusCode).toBe(401);
+    expect(upstream.seen).toHaveLength(2);
   });
 
   it('answers 502 SPL_UPSTREAM_AUTH_FAILED, without calling the upstream, when the token endpoint fails', async () => {

@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { DEMO_SECRETS, loadDemoHub } from '../helpers/demo-hub.js';
 import { bearer, buildTestRegistry, type TestRegistry } from '../helpers/test-registry.js';

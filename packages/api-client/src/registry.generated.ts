@@ -3040,6 +3040,40 @@ export interface paths {
                             /** @enum {unknown} */
                             state?: "pending" | "approved" | "suspended" | "revoked";
                         }[];
+                        topics?: {
+                            /** @description lowercase letters, digits and hyphens; healthz, readyz, metrics, docs, oauth2 and v1 are reserved */
+                            org: string;
+                            /** @description lowercase letters, digits and hyphens; healthz, readyz, metrics, docs, oauth2 and v1 are reserved */
+                            slug: string;
+                            description?: string;
+                            /** @enum {unknown} */
+                            classification: "publik" | "terbatas" | "rahasia" | "dikecualikan";
+                            schema: {
+                                [key: string]: unknown;
+                            };
+                            limits?: {
+                                /** @description bytes of the whole CloudEvent */
+                                maxEventBytes?: number;
+                                publishPerMinute?: number;
+                                duplicateWindowSeconds?: number;
+                                retentionHours?: number;
+                            };
+                            publishGrants?: string[];
+                            /** @enum {unknown} */
+                            state?: "draft" | "submitted" | "kelaikan_operasi" | "kelaikan_keamanan" | "published" | "deprecated" | "retired";
+                        }[];
+                        topicSubscriptions?: {
+                            application: string;
+                            topic: string;
+                            purpose: string;
+                            /** @enum {unknown} */
+                            mode: "push" | "pull";
+                            pushUrl?: string;
+                            types?: string[];
+                            subjectPrefixes?: string[];
+                            /** @enum {unknown} */
+                            state?: "pending" | "approved" | "suspended" | "revoked";
+                        }[];
                     };
                 };
             };
@@ -4150,6 +4184,40 @@ export interface paths {
                                 api: string;
                                 version: string;
                                 purpose: string;
+                                /** @enum {unknown} */
+                                state?: "pending" | "approved" | "suspended" | "revoked";
+                            }[];
+                            topics?: {
+                                /** @description lowercase letters, digits and hyphens; healthz, readyz, metrics, docs, oauth2 and v1 are reserved */
+                                org: string;
+                                /** @description lowercase letters, digits and hyphens; healthz, readyz, metrics, docs, oauth2 and v1 are reserved */
+                                slug: string;
+                                description?: string;
+                                /** @enum {unknown} */
+                                classification: "publik" | "terbatas" | "rahasia" | "dikecualikan";
+                                schema: {
+                                    [key: string]: unknown;
+                                };
+                                limits?: {
+                                    /** @description bytes of the whole CloudEvent */
+                                    maxEventBytes?: number;
+                                    publishPerMinute?: number;
+                                    duplicateWindowSeconds?: number;
+                                    retentionHours?: number;
+                                };
+                                publishGrants?: string[];
+                                /** @enum {unknown} */
+                                state?: "draft" | "submitted" | "kelaikan_operasi" | "kelaikan_keamanan" | "published" | "deprecated" | "retired";
+                            }[];
+                            topicSubscriptions?: {
+                                application: string;
+                                topic: string;
+                                purpose: string;
+                                /** @enum {unknown} */
+                                mode: "push" | "pull";
+                                pushUrl?: string;
+                                types?: string[];
+                                subjectPrefixes?: string[];
                                 /** @enum {unknown} */
                                 state?: "pending" | "approved" | "suspended" | "revoked";
                             }[];

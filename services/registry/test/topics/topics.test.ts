@@ -1,8 +1,20 @@
+import specs from '@asyncapi/specs';
 import { checkSnapshot, webhookSecretContext } from '@spl/snapshot';
+import { Ajv } from 'ajv';
+import addFormatsModule, { type FormatsPlugin } from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, buildTestRegistry, type TestRegistry } from '../helpers/test-registry.js';
 
 type Person = { token: string; userId: string };
+
+/** The official AsyncAPI 3.0.0 JSON Schema (@asyncapi/specs), compiled once. */
+function asyncApiValidator() {
+  // The spec schema embeds the draft-07 meta-schema itself; ajv's own copy would clash with it.
+  const ajv = new Ajv({ strict: false, allErrors: true, meta: false, validateSchema: false });
+  (addFormatsModule as unknown as FormatsPlugin)(ajv);
+  return ajv.compile(specs.schemas['3.0.0'] as object);
+}
+const isAsyncApi3 = asyncApiValidator();
 
 /** The event data of `disdukcapil/kelahiran`: a birth registered. */
 export const BIRTH_SCHEMA = {
@@ -473,10 +485,16 @@ describe.each(['postgres', 'pglite'] as const)('event topics (%s)', (store) => {
     expect(body.topicSubscriptions!.find((s) => s.id === res.json().id)!.push).toBeUndefined();
   });
 
-  it('describes visible topics as an AsyncAPI 3.0 document with the event schema as payload and CloudEvents headers', async () => {
+  it('describes visible topics as an AsyncAPI 3.0 document, valid against the official schema, with the event schema as payload and CloudEvents headers', async () => {
     const res = await inject('GET', '/v1/catalog/topics/disdukcapil/kelahiran/asyncapi', consumer.token);
     expect(res.statusCode, res.body).toBe(200);
     const doc = res.json();
+    expect(isAsyncApi3(doc), JSON.stringify(isAsyncApi3.errors, null, 1)).toBe(true);
+    // …and the validator does refuse what is not (a channel address must be a string or null).
+    expect(isAsyncApi3({ ...doc, channels: { x: { address: 5 } } })).toBe(false);
+    expect(isAsyncApi3({ ...doc, operations: { x: { action: 'publish', channel: doc.channels } } })).toBe(
+      false,
+    );
     expect(doc.asyncapi).toBe('3.0.0');
     expect(doc.servers.broker).toMatchObject({ protocol: 'http', host: '127.0.0.1:8082' });
     const channel = doc.channels['disdukcapil.kelahiran'];
@@ -508,6 +526,7 @@ describe.each(['postgres', 'pglite'] as const)('event topics (%s)', (store) => {
     for (const ref of refs) expect(resolve(ref), ref).toBeDefined();
 
     const all = await inject('GET', '/v1/catalog/topics/asyncapi', consumer.token);
+    expect(isAsyncApi3(all.json()), JSON.stringify(isAsyncApi3.errors, null, 1)).toBe(true);
     expect(Object.keys(all.json().channels)).toEqual(['disdukcapil.kelahiran']);
   });
 

@@ -250,7 +250,10 @@ export async function updateTopic(
     ...(patch.description !== undefined ? { description: patch.description } : {}),
     ...(patch.classification !== undefined ? { classification: patch.classification } : {}),
     ...(schema ? { schemaHash: schema.hash } : {}),
-    ...(patch.limits !== undefined ? { limits: normalisedLimits(patch.limits) } : {}),
+    // Limits given are merged over the current ones (apply gives them all, defaults filled in).
+    ...(patch.limits !== undefined
+      ? { limits: normalisedLimits({ ...before.limits, ...patch.limits }) }
+      : {}),
   };
   const grants = (await publishGrantsOf(tx, [current.id])).get(current.id)!;
   if (canonicalJson(next) === canonicalJson(before))
@@ -468,7 +471,7 @@ export async function applyTopic(
         description: topic.description ?? '',
         classification: topic.classification,
         schema: topic.schema,
-        limits: topic.limits ?? {},
+        limits: normalisedLimits(topic.limits),
       },
       now,
     );

@@ -197,6 +197,11 @@ describe.each(['postgres', 'pglite'] as const)('event topics (%s)', (store) => {
     });
     expect(schemaChange.statusCode).toBe(409);
     expect(schemaChange.json().code).toBe('SPL_IMMUTABLE');
+    const limits = await inject('PATCH', '/v1/topics/disdukcapil/kelahiran', publisher.token, {
+      limits: { publishPerMinute: 1200 },
+    });
+    expect(limits.statusCode, limits.body).toBe(200);
+    expect(limits.json().limits).toMatchObject({ maxEventBytes: 32_768, publishPerMinute: 1200 });
     const published = await transition(publisher.token, 'publish');
     expect(published.statusCode, published.body).toBe(200);
     expect(published.json().state).toBe('published');
@@ -221,7 +226,7 @@ describe.each(['postgres', 'pglite'] as const)('event topics (%s)', (store) => {
       publisherApplicationIds: [siak[0]!.id],
       limits: {
         maxEventBytes: 32_768,
-        publishPerMinute: 600,
+        publishPerMinute: 1200,
         duplicateWindowSeconds: 86_400,
         retentionHours: 168,
       },
@@ -236,6 +241,7 @@ describe.each(['postgres', 'pglite'] as const)('event topics (%s)', (store) => {
       'topic.submit',
       'topic.approve',
       'topic.approve',
+      'topic.update',
       'topic.publish',
     ]);
   });

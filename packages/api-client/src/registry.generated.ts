@@ -4370,7 +4370,7 @@ export interface paths {
                         "application/json": {
                             items: {
                                 /** @enum {unknown} */
-                                kind: "review-kelaikan-operasi" | "review-kelaikan-keamanan" | "publish-version" | "consent-subscription" | "version-returned" | "subscription-rejected" | "publish-topic" | "consent-topic-subscription" | "topic-subscription-suspended" | "topic-subscription-rejected";
+                                kind: "review-kelaikan-operasi" | "review-kelaikan-keamanan" | "publish-version" | "consent-subscription" | "version-returned" | "subscription-rejected" | "publish-topic" | "topic-returned" | "consent-topic-subscription" | "topic-subscription-suspended" | "topic-subscription-rejected";
                                 summary: string;
                                 path: string;
                                 /** Format: date-time */

@@ -138,12 +138,13 @@ export async function inboxOf(
 interface TopicRow {
   org: string;
   topic: string;
+  review_note: string | null;
   since: Date;
 }
 
 async function topicsIn(db: Sql, state: string, org?: string): Promise<TopicRow[]> {
   return db.query<TopicRow>(
-    `SELECT o.slug AS org, t.slug AS topic,
+    `SELECT o.slug AS org, t.slug AS topic, t.review_note,
             coalesce((SELECT max(x.at) FROM topic_transitions x WHERE x.topic_id = t.id AND x.to_state = t.state),
                      t.updated_at) AS since
        FROM topics t JOIN organisations o ON o.id = t.org_id
@@ -179,7 +180,7 @@ async function topicItems(
       });
   const isOperator = hasRole(principal, 'operator');
   const isPublisher = hasRole(principal, 'publisher');
-  if (isPublisher)
+  if (isPublisher) {
     for (const t of await topicsIn(db, 'kelaikan_keamanan', principal.org))
       items.push({
         kind: 'publish-topic',
@@ -187,6 +188,15 @@ async function topicItems(
         path: path(t),
         since: iso(t.since),
       });
+    for (const t of await topicsIn(db, 'draft', principal.org))
+      if (t.review_note)
+        items.push({
+          kind: 'topic-returned',
+          summary: `topic ${t.org}/${t.topic} was sent back to draft: ${t.review_note}`,
+          path: path(t),
+          since: iso(t.since),
+        });
+  }
 
   const SUBS = `SELECT s.id, ao.slug || '/' || a.slug AS app, tor.slug || '/' || t.slug AS topic, s.purpose,
                        s.reason, s.decided_by, s.created_at, s.decided_at

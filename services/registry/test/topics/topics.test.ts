@@ -190,6 +190,18 @@ describe.each(['postgres', 'pglite'] as const)('event topics (%s)', (store) => {
     expect((await transition(operator.token, 'approve')).json().state).toBe('kelaikan_operasi');
     const noReason = await transition(reviewer.token, 'reject');
     expect(noReason.statusCode).toBe(400);
+    // Sent back with a reason, the publisher reads it in its inbox, and submits again.
+    expect((await transition(reviewer.token, 'reject', { reason: 'Skema tanpa NIK ibu' })).json().state).toBe(
+      'draft',
+    );
+    expect((await inject('GET', '/v1/inbox', publisher.token)).json().items).toContainEqual(
+      expect.objectContaining({
+        kind: 'topic-returned',
+        summary: expect.stringContaining('Skema tanpa NIK ibu'),
+      }),
+    );
+    expect((await transition(publisher.token, 'submit')).json().state).toBe('submitted');
+    expect((await transition(operator.token, 'approve')).json().state).toBe('kelaikan_operasi');
     expect((await transition(reviewer.token, 'approve')).json().state).toBe('kelaikan_keamanan');
     // Past draft the schema is fixed; the limits are operational and still change.
     const schemaChange = await inject('PATCH', '/v1/topics/disdukcapil/kelahiran', publisher.token, {
@@ -208,6 +220,9 @@ describe.each(['postgres', 'pglite'] as const)('event topics (%s)', (store) => {
 
     const history = await inject('GET', '/v1/topics/disdukcapil/kelahiran/transitions', publisher.token);
     expect(history.json().map((t: { action: string; to: string }) => `${t.action}:${t.to}`)).toEqual([
+      'submit:submitted',
+      'approve:kelaikan_operasi',
+      'reject:draft',
       'submit:submitted',
       'approve:kelaikan_operasi',
       'approve:kelaikan_keamanan',
@@ -238,6 +253,9 @@ describe.each(['postgres', 'pglite'] as const)('event topics (%s)', (store) => {
     );
     expect(actions.map((a) => a.action)).toEqual([
       'topic.create',
+      'topic.submit',
+      'topic.approve',
+      'topic.reject',
       'topic.submit',
       'topic.approve',
       'topic.approve',

@@ -16,6 +16,8 @@ export const INBOX_KINDS = [
   'subscription-rejected',
   /** A topic of the caller's organisation has both approvals and waits to be published. */
   'publish-topic',
+  /** A topic of the caller's organisation was sent back to draft with the reviewer's reason. */
+  'topic-returned',
   /** A topic subscription request waits for the topic owner's consent. */
   'consent-topic-subscription',
   /** A topic subscription of the caller's organisation was suspended (by the owner, an operator or the broker, with the reason). */

@@ -289,6 +289,33 @@ describe.each(['postgres', 'pglite'] as const)('event topics (%s)', (store) => {
     expect(revoked.json().publishGrants).toEqual([]);
   });
 
+  it('changes the snapshot ETag when a published topic’s limits change or its owner gains an application', async () => {
+    const { etag: before } = await snapshot();
+    const patched = await inject('PATCH', '/v1/topics/disdukcapil/kelahiran', publisher.token, {
+      limits: { retentionHours: 72 },
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    const { etag: afterLimits, body } = await snapshot();
+    expect(afterLimits).not.toBe(before);
+    expect(body.topics![0]!.limits.retentionHours).toBe(72);
+    // The same PATCH again changes nothing, so the content and its ETag stay.
+    await inject('PATCH', '/v1/topics/disdukcapil/kelahiran', publisher.token, {
+      limits: { retentionHours: 72 },
+    });
+    expect((await snapshot()).etag).toBe(afterLimits);
+
+    const created = await r.app.inject({
+      method: 'POST',
+      url: '/v1/organisations/disdukcapil/applications',
+      headers: bearer(await r.operatorToken()),
+      payload: { slug: 'sipenduduk', name: 'Si Penduduk', credentials: {} },
+    });
+    expect(created.statusCode).toBe(201);
+    const { etag: afterApp, body: withApp } = await snapshot();
+    expect(afterApp).not.toBe(afterLimits);
+    expect(withApp.topics![0]!.publisherApplicationIds).toHaveLength(2);
+  });
+
   let pushId: string;
   let firstSecret: string;
 

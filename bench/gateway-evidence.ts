@@ -6,7 +6,7 @@
  *
  *   pnpm exec tsx bench/gateway-evidence.ts
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ const requestBody = Buffer.from(
 ); // ≈ 200 B
 const responseBody = Buffer.alloc(1024, 'a');
 const url = '/disdukcapil/penduduk/v1/warga/3201234567890001?fields=nama';
-const sha256 = (d: Buffer | string) => createHash('sha256').update(d).digest('hex');
+const sha256 = (d: Buffer | string) => hash('sha256', d, 'hex'); // as install-evidence.ts
 
 const entryFor = (i: number): EvidenceEntry => ({
   requestId: `0f8c2d4e-1a2b-4c3d-8e9f-${String(i).padStart(12, '0')}`,

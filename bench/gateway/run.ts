@@ -7,7 +7,7 @@
  * with a bearer token taken in turn from a few hundred distinct tokens. CPU per request is the
  * proxy process's utime+stime from /proc/<pid>/stat across the 10 s run, divided by requests.
  *
- *   BENCH_ROUNDS=2 BENCH_SECONDS=10 BENCH_WARMUP=3 BENCH_PROFILE=1 pnpm bench:gateway
+ *   BENCH_ROUNDS=2 BENCH_SECONDS=10 BENCH_WARMUP=3 BENCH_PROFILE=1 BENCH_ONLY=spl pnpm bench:gateway
  *
  * BENCH_PROFILE=1 runs the gateway under --cpu-prof for one extra 10 s run and prints the top
  * self-time functions (bench/gateway/profile-summary.ts).
@@ -16,6 +16,7 @@ import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -35,6 +36,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const TOKENS = Number(process.env.BENCH_TOKENS_COUNT ?? 300);
 const PROFILE = process.env.BENCH_PROFILE === '1';
+/** BENCH_PACED=0 skips the fixed-rate latency runs. */
+const PACED = process.env.BENCH_PACED !== '0';
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 function which(cmd: string): string | null {
@@ -133,6 +136,65 @@ function runWrk(url: string, seconds: number, env: NodeJS.ProcessEnv): Promise<W
       ok({ rps, p50, p99, requests, errors: errs });
     });
   });
+}
+
+interface PacedResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  max: number;
+  non2xx: number;
+  errors: number;
+}
+
+interface AutocannonResult {
+  requests: { average: number };
+  latency: { p50: number; p99: number; max: number };
+  non2xx: number;
+  errors: number;
+}
+const autocannon = createRequire(import.meta.url)('autocannon') as (
+  options: Record<string, unknown>,
+) => Promise<AutocannonResult>;
+
+/**
+ * Latency at a fixed rate (open loop): autocannon paces `rate` requests a second over 50
+ * connections and corrects for coordinated omission (a late answer counts from when the
+ * request should have been sent), as wrk2 does. Tokens rotate as in post.lua.
+ */
+async function runPaced(
+  url: string,
+  rate: number,
+  seconds: number,
+  tokens: string[],
+  body: string,
+): Promise<PacedResult> {
+  let i = 0;
+  const r = await autocannon({
+    url,
+    connections: 50,
+    overallRate: rate,
+    duration: seconds,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    requests: [
+      {
+        setupRequest: (req: { headers: Record<string, string> }) => {
+          req.headers = { ...req.headers, authorization: `Bearer ${tokens[i++ % tokens.length]}` };
+          return req;
+        },
+      },
+    ],
+  });
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    max: r.latency.max,
+    non2xx: r.non2xx,
+    errors: r.errors,
+  };
 }
 
 interface Target {
@@ -315,9 +377,22 @@ http {
         url: `http://127.0.0.1:${fpPort}/verifikasi`,
         pids: () => [fproxy.pid ?? 0],
       },
-      { name: 'SPL gateway, all policies', url: gwUrl, pids: () => [gateway.pid ?? 0] },
+      {
+        name: 'SPL gateway, all policies',
+        url: gwUrl,
+        // With SPL_GATEWAY_WORKERS > 1 the workers are the primary's children.
+        pids: () => [gateway.pid ?? 0, ...childPids(gateway.pid ?? 0)],
+      },
     ];
 
+    // BENCH_ONLY=spl,fastify (substrings of the target names, case-insensitive) measures only those.
+    const only = process.env.BENCH_ONLY?.toLowerCase().split(',');
+    if (only)
+      targets.splice(
+        0,
+        targets.length,
+        ...targets.filter((t) => only.some((o) => t.name.toLowerCase().includes(o))),
+      );
     const results = new Map<string, (WrkResult & { cpuUs: number })[]>();
     for (let round = 1; round <= ROUNDS; round++) {
       for (const t of targets) {
@@ -369,6 +444,30 @@ http {
         console.log(
           `\ntargets: throughput ≥ 1.2× @fastify/http-proxy: ${(gw.rps / fp.rps).toFixed(2)}× ${gw.rps / fp.rps >= 1.2 ? 'MET' : 'MISSED'}; gateway CPU ≤ 120 µs/req: ${gw.cpu.toFixed(1)} µs ${gw.cpu <= 120 ? 'MET' : 'MISSED'}`,
         );
+    }
+    // Latency at a fixed rate: half the SPL gateway's peak, the same rate for every target.
+    const gwRounds = [...results.entries()].find(([name]) => name.startsWith('SPL gateway'))?.[1];
+    if (PACED && gwRounds?.length) {
+      const rate = Math.round(gwRounds.reduce((a, r) => a + r.rps, 0) / gwRounds.length / 2);
+      const lines = [
+        `| target | rate asked | req/s | p50 / p99 / max ms | non-2xx / errors |`,
+        `|---|---|---|---|---|`,
+      ];
+      for (const t of targets) {
+        if (t.name.startsWith('upstream')) continue;
+        await runPaced(t.url, rate, WARMUP, tokens, body);
+        const r = await runPaced(t.url, rate, SECONDS, tokens, body);
+        console.log(
+          `paced ${t.name.padEnd(32)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  max ${r.max} ms`,
+        );
+        lines.push(
+          `| ${t.name} | ${rate}/s | ${r.rps.toFixed(0)} | ${r.p50} / ${r.p99} / ${r.max} | ${r.non2xx} / ${r.errors} |`,
+        );
+      }
+      console.log(
+        `\nopen loop (autocannon --overallRate, 50 connections, coordinated omission corrected), ${SECONDS} s after ${WARMUP} s:\n`,
+      );
+      console.log(lines.join('\n'));
     }
     if (PROFILE) {
       gateway.kill('SIGTERM');

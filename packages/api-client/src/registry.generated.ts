@@ -6669,6 +6669,7 @@ export interface paths {
                                 upstream: {
                                     urls: string[];
                                     timeoutMs: number;
+                                    healthPath?: string;
                                 };
                                 upstreamAuth: {
                                     /** @enum {string} */

@@ -5,8 +5,9 @@ export class ConfigError extends Error {
   constructor(
     readonly variable: string,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(`invalid configuration: ${variable} ${message}`);
+    super(`invalid configuration: ${variable} ${message}`, options);
     this.name = 'ConfigError';
   }
 }

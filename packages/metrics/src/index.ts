@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
@@ -26,6 +26,10 @@ export const metricsPlugin = fp(
       registry: Registry;
       prefix: string /** Merged into the /metrics route's config (e.g. an access rule). */;
       routeConfig?: object;
+      /** What GET /metrics serves instead of the registry's text (e.g. a cluster's aggregate). */
+      render?: () => Promise<string>;
+      /** Requests not counted here (the gateway's proxied calls have metrics of their own). */
+      skip?: (request: FastifyRequest) => boolean;
     },
   ) => {
     const requests = new Counter({
@@ -41,18 +45,24 @@ export const metricsPlugin = fp(
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [opts.registry],
     });
-    app.addHook('onResponse', async (request, reply) => {
+    const skip = opts.skip;
+    // A callback hook, not an async one: no promise per request.
+    app.addHook('onResponse', (request, reply, done) => {
+      if (skip?.(request)) return done();
+      // routeOptions is a getter that builds an object: read it once, after the skip.
       const route = request.routeOptions.url ?? 'unmatched';
-      if (route === '/metrics') return;
-      requests.inc({ route, method: request.method, status: String(reply.statusCode) });
-      duration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+      if (route !== '/metrics') {
+        requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+        duration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+      }
+      done();
     });
     app.get(
       '/metrics',
       { schema: { hide: true }, config: { ...opts.routeConfig } },
       async (_request, reply) => {
         reply.type(opts.registry.contentType);
-        return opts.registry.metrics();
+        return opts.render ? opts.render() : opts.registry.metrics();
       },
     );
   },

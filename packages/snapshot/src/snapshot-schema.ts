@@ -119,6 +119,11 @@ export const SnapshotRoute = Type.Object({
     urls: Type.Array(Type.String(), { minItems: 1 }),
     /** Upstream timeout, milliseconds. */
     timeoutMs: Type.Integer({ minimum: 1 }),
+    /**
+     * Path on each upstream origin the gateway's active health check probes with HEAD
+     * (`/health`); absent: the upstream URL's own path.
+     */
+    healthPath: Type.Optional(Type.String({ pattern: '^/' })),
   }),
   upstreamAuth: SnapshotUpstreamAuth,
   plan: SnapshotPlan,

@@ -12,10 +12,14 @@ import type { FederatedVerifierFactory, GatewayObserver, RateLimiter, RequestVal
 import { healthRoutes } from './routes/health.js';
 import { oauthPassthroughRoutes } from './routes/oauth-passthrough.js';
 import { proxyRoutes } from './routes/proxy.js';
+import type { RouteTable } from './routing/route-table.js';
 import { createSnapshotRuntime, type SnapshotRuntime } from './snapshot/snapshot-runtime.js';
+import { installClientCertificates } from './tls/client-certificate.js';
+import type { ServerTls } from './tls/server-tls.js';
 import { createBackendIdentity } from './upstream/backend-identity.js';
 import { createEgressPolicy } from './upstream/egress.js';
 import { createForwarder } from './upstream/forward.js';
+import { createHealthChecker, type HealthChecker } from './upstream/health-checker.js';
 import { createUpstreamPools, type UpstreamPools } from './upstream/upstream-pools.js';
 
 export interface GatewayDeps {
@@ -37,8 +41,12 @@ export interface GatewayDeps {
   observer?: GatewayObserver;
   /** Defaults to a fresh registry with the process metrics. */
   metrics?: Registry;
+  /** What /metrics serves instead of `metrics` alone (a cluster worker: every worker's, cluster.ts). */
+  renderMetrics?: (() => Promise<string>) | null;
   /** Before a pool the route table no longer names is closed, milliseconds. */
   poolGraceMs?: number;
+  /** TLS termination and client authentication (tls/server-tls.ts `loadServerTls`); absent: plain HTTP. */
+  tls?: ServerTls | null;
   /** Adds hooks before the app is ready (the standard policies' flood guard, metrics, access log). */
   extend?: (app: FastifyInstance) => void;
 }
@@ -47,6 +55,8 @@ export interface GatewayApp {
   app: FastifyInstance;
   runtime: SnapshotRuntime;
   pools: UpstreamPools;
+  /** Active health checks; null when SPL_HEALTH_CHECK_SECONDS is 0. */
+  healthChecker: HealthChecker | null;
   metrics: Registry;
 }
 
@@ -70,17 +80,34 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
       failureThreshold: config.SPL_CIRCUIT_FAILURES,
       openMs: config.SPL_CIRCUIT_OPEN_SECONDS * 1000,
     },
+    retryBudget: {
+      ratio: config.SPL_RETRY_BUDGET_PERCENT / 100,
+      minPerSecond: config.SPL_RETRY_BUDGET_MIN_PER_SECOND,
+      windowSeconds: config.SPL_RETRY_BUDGET_WINDOW_SECONDS,
+    },
     ...(deps.poolGraceMs !== undefined ? { graceMs: deps.poolGraceMs } : {}),
     onCircuitChange: (origin, state) => {
       log?.warn({ origin, state }, 'upstream circuit changed');
       deps.observer?.onCircuitChange?.(origin, state);
     },
   });
+  const healthChecker =
+    config.SPL_HEALTH_CHECK_SECONDS > 0
+      ? createHealthChecker({
+          intervalMs: config.SPL_HEALTH_CHECK_SECONDS * 1000,
+          timeoutMs: config.SPL_HEALTH_CHECK_TIMEOUT_MS,
+          onChange: (upstream, isUp) => {
+            log?.warn({ origin: upstream.origin, isUp }, 'upstream health check changed');
+            deps.observer?.onUpstreamHealthChange?.(upstream.origin, isUp);
+          },
+        })
+      : null;
   const runtime = createSnapshotRuntime({
     config,
     redis: deps.redis,
     fetch: deps.fetch,
     observer: deps.observer,
+    ...(healthChecker ? { onTableApplied: (table: RouteTable) => healthChecker.update(table) } : {}),
     tableDeps: {
       issuer: config.publicUrl,
       audience: config.SPL_TOKEN_AUDIENCE,
@@ -95,7 +122,11 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
     onError: (err) => log?.warn({ err: { message: err.message } }, 'snapshot trouble'),
   });
 
+  // Fastify types the server by the presence of `https`; the instance is used as a plain
+  // FastifyInstance either way (request.raw.socket is a TLSSocket when TLS is on).
+  const tlsOption = deps.tls ? ({ https: deps.tls.options } as object) : {};
   const app = Fastify({
+    ...tlsOption,
     logger:
       deps.logger === false
         ? false
@@ -135,6 +166,8 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
     : null;
   if (!identity) app.log.warn('no master key: upstreams get no X-SPL-Identity header');
   app.decorateRequest('gateway', null);
+  // First of every onRequest hook: a bad client certificate is refused before anything else.
+  installClientCertificates(app, deps.tls?.clientAuth ?? 'none');
 
   // The gateway forwards bodies as bytes: nothing is parsed, every content type is taken,
   // and the limit is the route's plan (read by the request path before the body is).
@@ -171,7 +204,13 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
       'The admin surface of the gateway of the regional Sistem Penghubung Layanan: health, readiness, metrics, and the OAuth2 endpoints forwarded to the registry. The proxied APIs are documented in the registry catalogue, not here.',
     version: '0.1.0',
   });
-  await app.register(metricsPlugin, { registry: metrics, prefix: 'spl_gateway' });
+  await app.register(metricsPlugin, {
+    registry: metrics,
+    prefix: 'spl_gateway',
+    // Proxied calls are counted by route template and application in observability/.
+    skip: (request) => request.gateway !== null,
+    ...(deps.renderMetrics ? { render: deps.renderMetrics } : {}),
+  });
   await app.register(healthRoutes, {
     runtime,
     redis: deps.redis,
@@ -185,6 +224,7 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
       retryAfterSeconds: Math.min(config.SPL_CIRCUIT_OPEN_SECONDS, 5),
       observer: deps.observer,
       identity,
+      retry: { attempts: config.SPL_RETRY_ATTEMPTS, isTimeoutRetried: config.SPL_RETRY_TIMEOUTS },
     }),
     rateLimiter: deps.rateLimiter,
     requestValidator: deps.requestValidator,
@@ -196,8 +236,9 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
     await runtime.start();
   });
   app.addHook('onClose', async () => {
+    healthChecker?.close();
     await runtime.close().catch(() => {});
     await pools.close().catch(() => {});
   });
-  return { app, runtime, pools, metrics };
+  return { app, runtime, pools, healthChecker, metrics };
 }

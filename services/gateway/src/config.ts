@@ -1,4 +1,4 @@
-import { loadConfig } from '@spl/env-config';
+import { ConfigError, loadConfig } from '@spl/env-config';
 import { type Static, Type } from 'typebox';
 
 /** The gateway's environment: every variable, its unit and default, in one place (docs/configuration.md). */
@@ -53,9 +53,47 @@ export const GatewayConfigSchema = Type.Object({
   SPL_EVIDENCE_CHECKPOINT_SECONDS: Type.Number({ exclusiveMinimum: 0, default: 10 }),
   /** Set when a TLS-terminating proxy sits in front (production otherwise refuses plain HTTP). */
   SPL_BEHIND_TLS_PROXY: Type.Boolean({ default: false }),
+  /**
+   * PEM certificate (leaf first, then intermediates) the gateway terminates TLS with; with
+   * SPL_TLS_KEY_FILE. Unset: plain HTTP. Read once at start-up (tls/server-tls.ts).
+   */
+  SPL_TLS_CERT_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  /** PEM private key of SPL_TLS_CERT_FILE (unencrypted). */
+  SPL_TLS_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  /** PEM CA certificates client certificates must chain to; required when SPL_TLS_CLIENT_AUTH is not `none`. */
+  SPL_TLS_CA_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * Mutual TLS for clients (BKS 60(3)(i)): `none` asks for no certificate; `optional` asks and
+   * refuses one that does not verify against SPL_TLS_CA_FILE (403), but serves callers without
+   * one; `required` refuses the TLS handshake of a client without a verified certificate.
+   */
+  SPL_TLS_CLIENT_AUTH: Type.Enum(['none', 'optional', 'required'], { default: 'none' }),
   SPL_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     default: 'info',
   }),
+  /**
+   * Worker processes (node:cluster) sharing the port; 1 runs the gateway in this process, 0
+   * starts one per CPU. Each worker is a full gateway (its own evidence chain, usage records
+   * and rate-limit leases); /metrics answers for all of them.
+   */
+  SPL_GATEWAY_WORKERS: Type.Integer({ minimum: 0, maximum: 64, default: 1 }),
+  // Resilience (issue 3 §8; docs/gateway.md "Resilience").
+  /** Retries of an idempotent request (GET, HEAD, OPTIONS, PUT, DELETE) after a transport failure; 0 disables. */
+  SPL_RETRY_ATTEMPTS: Type.Integer({ minimum: 0, maximum: 3, default: 1 }),
+  /** Also retry connect and response-header timeouts (a retry can then double the caller's wait). */
+  SPL_RETRY_TIMEOUTS: Type.Boolean({ default: false }),
+  /** Retry budget per upstream: retries at most this percentage of its requests over the window. */
+  SPL_RETRY_BUDGET_PERCENT: Type.Number({ minimum: 0, maximum: 100, default: 20 }),
+  /** … plus this many retries per second of the window, whatever the traffic. */
+  SPL_RETRY_BUDGET_MIN_PER_SECOND: Type.Number({ minimum: 0, default: 5 }),
+  /** The retry budget's sliding window, seconds. */
+  SPL_RETRY_BUDGET_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 300, default: 10 }),
+  /** Active health checks: probe every upstream origin this often, seconds; 0 disables. */
+  SPL_HEALTH_CHECK_SECONDS: Type.Number({ minimum: 0, default: 0 }),
+  /** A probe with no answer within this many milliseconds counts as dead. */
+  SPL_HEALTH_CHECK_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 2000 }),
+  /** After a hub token with an unknown `kid` refreshed the snapshot, no other refresh for this long, seconds. */
+  SPL_HUB_KEY_REFRESH_SECONDS: Type.Integer({ minimum: 1, default: 30 }),
 });
 
 export type GatewayEnv = Static<typeof GatewayConfigSchema>;
@@ -77,8 +115,35 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     throw new GatewayConfigError(
       'invalid configuration: SPL_GATEWAY_CLIENT_ID and SPL_GATEWAY_CLIENT_SECRET are required (a registry data-plane client) unless SPL_SNAPSHOT_FILE is given',
     );
-  const publicUrl = parsed.SPL_PUBLIC_URL ?? `http://${parsed.SPL_HOST}:${parsed.SPL_GATEWAY_PORT}`;
+  checkTlsVariables(parsed);
+  const scheme = parsed.SPL_TLS_CERT_FILE ? 'https' : 'http';
+  const publicUrl = parsed.SPL_PUBLIC_URL ?? `${scheme}://${parsed.SPL_HOST}:${parsed.SPL_GATEWAY_PORT}`;
   return Object.freeze({ ...parsed, publicUrl, registryUrl: parsed.SPL_REGISTRY_URL.replace(/\/+$/, '') });
+}
+
+/** The TLS variables that only make sense together; the files themselves are read by tls/server-tls.ts. */
+function checkTlsVariables(env: GatewayEnv): void {
+  if (env.SPL_TLS_CERT_FILE && !env.SPL_TLS_KEY_FILE)
+    throw new ConfigError('SPL_TLS_KEY_FILE', 'is required when SPL_TLS_CERT_FILE is set');
+  if (env.SPL_TLS_KEY_FILE && !env.SPL_TLS_CERT_FILE)
+    throw new ConfigError('SPL_TLS_CERT_FILE', 'is required when SPL_TLS_KEY_FILE is set');
+  if (env.SPL_TLS_CLIENT_AUTH !== 'none') {
+    if (!env.SPL_TLS_CERT_FILE)
+      throw new ConfigError(
+        'SPL_TLS_CERT_FILE',
+        `is required when SPL_TLS_CLIENT_AUTH is ${env.SPL_TLS_CLIENT_AUTH} (client certificates need TLS)`,
+      );
+    if (!env.SPL_TLS_CA_FILE)
+      throw new ConfigError(
+        'SPL_TLS_CA_FILE',
+        `is required when SPL_TLS_CLIENT_AUTH is ${env.SPL_TLS_CLIENT_AUTH} (the CA client certificates must chain to)`,
+      );
+  } else if (env.SPL_TLS_CA_FILE)
+    // Ignoring it would let an operator believe client certificates are checked.
+    throw new ConfigError(
+      'SPL_TLS_CA_FILE',
+      'is set but SPL_TLS_CLIENT_AUTH is none: set SPL_TLS_CLIENT_AUTH to optional or required, or unset SPL_TLS_CA_FILE',
+    );
 }
 
 /** `SPL_MODE=production` refuses insecure defaults; each message names the variable. */
@@ -89,9 +154,9 @@ export function productionProblems(config: GatewayConfig): string[] {
     problems.push('SPL_MASTER_KEY is required in production (upstream credentials are sealed with it)');
   if (!config.SPL_PUBLIC_URL?.startsWith('https://'))
     problems.push('SPL_PUBLIC_URL must be an https:// URL in production (BKS 60(3)(a))');
-  if (!config.SPL_BEHIND_TLS_PROXY)
+  if (!config.SPL_BEHIND_TLS_PROXY && !config.SPL_TLS_CERT_FILE)
     problems.push(
-      'the gateway serves plain HTTP: set SPL_BEHIND_TLS_PROXY=true when a TLS-terminating proxy sits in front (BKS 60(3)(a))',
+      'the gateway serves plain HTTP: set SPL_TLS_CERT_FILE and SPL_TLS_KEY_FILE to terminate TLS here, or SPL_BEHIND_TLS_PROXY=true when a TLS-terminating proxy sits in front (BKS 60(3)(a))',
     );
   return problems;
 }

@@ -9,6 +9,7 @@ export const errors = createErrorCatalogue({
   SPL_VALIDATION: { status: 400, title: 'Request failed validation' },
   SPL_INVALID_TOKEN: { status: 401, title: 'Invalid or missing bearer token' },
   SPL_NOT_SUBSCRIBED: { status: 403, title: 'No approved subscription' },
+  SPL_CLIENT_CERT_REFUSED: { status: 403, title: 'Client certificate refused' },
   SPL_ROUTE_NOT_FOUND: { status: 404, title: 'Not found' },
   SPL_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   SPL_PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },

@@ -100,6 +100,12 @@ export interface GatewayObserver {
     route: CompiledRoute,
     info: { status: number | null; ms: number; error?: string },
   ): void;
+  /** A call that failed on `origin` was retried (upstream/forward.ts); `outcome` is the retry's. */
+  onUpstreamRetry?(origin: string, outcome: 'success' | 'failure'): void;
+  /** A retryable failure on `origin` was not retried: its retry budget is spent. */
+  onRetryBudgetExhausted?(origin: string): void;
+  /** The active health check found an upstream origin down (false) or back (true). */
+  onUpstreamHealthChange?(origin: string, isUp: boolean): void;
 }
 
 /** What the request path knows about a request, on `request.gateway` (null outside proxied routes). */
@@ -112,4 +118,6 @@ export interface GatewayRequestContext {
   upstreamStatus: number | null;
   /** Time from dispatch to upstream response headers, milliseconds. */
   upstreamMs: number | null;
+  /** SHA-256 of a streamed (unbuffered) answer, set when its last byte has been read. */
+  streamedResponseDigest?: string;
 }

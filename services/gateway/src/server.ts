@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { lookup } from 'node:dns/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -7,10 +8,12 @@ import { createMetricsRegistry } from '@spl/metrics';
 import { createSecretBox, parseMasterKey, type SecretBox } from '@spl/secret-box';
 import { Redis } from 'ioredis';
 import { buildApp } from './app.js';
+import { clusterMetricsSource, runClusterPrimary, workerCount } from './cluster.js';
 import { type GatewayConfig, GatewayConfigError, loadGatewayConfig, productionProblems } from './config.js';
 import { createEvidenceLog, createInstanceId, installEvidence } from './evidence/index.js';
 import { createRedisKeys } from './redis-keys.js';
 import { createStandardPolicies } from './standard-policies.js';
+import { loadServerTls, type ServerTls } from './tls/server-tls.js';
 import { createEgressPolicy, EgressConfigError } from './upstream/egress.js';
 import { installUsage } from './usage/install-usage.js';
 import { createUsageAggregator } from './usage/usage-aggregator.js';
@@ -34,14 +37,18 @@ function openSecretBox(config: GatewayConfig): SecretBox | null {
 
 async function main(): Promise<void> {
   let config: GatewayConfig;
+  let tls: ServerTls | null;
   try {
     config = loadGatewayConfig(process.env);
+    tls = loadServerTls(config);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof GatewayConfigError) fail(err.message);
     throw err;
   }
   const problems = productionProblems(config);
   if (problems.length) fail(`refusing to start in production:\n  - ${problems.join('\n  - ')}`);
+  const workers = workerCount(config.SPL_GATEWAY_WORKERS);
+  if (workers > 1 && cluster.isPrimary) return runClusterPrimary(workers);
 
   const secretBox = openSecretBox(config);
   const redis = new Redis(config.REDIS_URL, {
@@ -97,10 +104,12 @@ async function main(): Promise<void> {
       redis,
       secretBox,
       metrics,
+      renderMetrics: clusterMetricsSource(metrics),
       rateLimiter: policies.rateLimiter,
       requestValidator: policies.requestValidator,
       createFederatedVerifier: policies.createFederatedVerifier,
       observer: policies.observer,
+      tls,
       extend: (app) => {
         policies.install(app);
         installUsage(app, usage);
@@ -135,7 +144,12 @@ async function main(): Promise<void> {
   await app.listen({ host: config.SPL_HOST, port: config.SPL_GATEWAY_PORT });
   const status = runtime.status();
   app.log.info(
-    { publicUrl: config.publicUrl, snapshot: status.version, source: status.source },
+    {
+      publicUrl: config.publicUrl,
+      snapshot: status.version,
+      source: status.source,
+      tls: tls ? { ...tls.certificate, clientAuth: tls.clientAuth } : 'off',
+    },
     status.isLoaded ? 'gateway ready' : 'gateway listening; no snapshot yet (see /readyz)',
   );
 }

@@ -168,7 +168,16 @@ export function createStandardPolicies(options: {
       metrics.authRejected(reason as AuthRejectionReason);
     },
     onCircuitChange(origin, state) {
-      metrics.setUpstreamUp(origin, state !== 'open');
+      metrics.setCircuitState(origin, state);
+    },
+    onUpstreamHealthChange(origin, isUp) {
+      metrics.setUpstreamUp(origin, isUp);
+    },
+    onUpstreamRetry(origin, outcome) {
+      metrics.upstreamRetried(origin, outcome);
+    },
+    onRetryBudgetExhausted(origin) {
+      metrics.retryBudgetExhausted(origin);
     },
   };
 
@@ -182,14 +191,15 @@ export function createStandardPolicies(options: {
     floodGuard,
     install(app) {
       // BKS 60(3)(c), 59(13): one client address cannot flood the hub, whatever it calls.
-      app.addHook('onRequest', async (request, reply) => {
-        if (floodGuard.take(request.ip)) return;
+      // Callback hooks, not async ones: no promise per request on the hot path.
+      app.addHook('onRequest', (request, reply, done) => {
+        if (floodGuard.take(request.ip)) return done();
         reply.header('Retry-After', String(floodGuard.retryAfterSeconds(request.ip)));
-        throw errors.SPL_RATE_LIMITED('too many requests from this address');
+        done(errors.SPL_RATE_LIMITED('too many requests from this address'));
       });
-      app.addHook('onResponse', async (request, reply) => {
+      app.addHook('onResponse', (request, reply, done) => {
         const ctx = request.gateway;
-        if (!ctx) return;
+        if (!ctx) return done();
         const route = ctx.route;
         const application = ctx.caller?.applicationId
           ? applicationSlugs.get(ctx.caller.applicationId)
@@ -217,9 +227,16 @@ export function createStandardPolicies(options: {
             bytesIn: Number(request.headers['content-length'] ?? 0),
             bytesOut: Number(reply.getHeader('content-length') ?? 0),
             clientIp: request.ip,
+            ...(request.clientCertificate
+              ? {
+                  clientCertSubject: request.clientCertificate.subject,
+                  clientCertFingerprint: request.clientCertificate.fingerprint256,
+                }
+              : {}),
           },
           route ? maskers.get(route.id) : undefined,
         );
+        done();
       });
     },
     close() {

@@ -9,11 +9,18 @@ export const HUB_ALGORITHMS = ['ES256', 'EdDSA'];
  * The hub's own access tokens (RFC 9068): signature against the snapshot's `hubKeys`, `typ`
  * at+jwt, issuer SPL_PUBLIC_URL, audience, expiry; the application is the snapshot
  * application whose `clientIds` holds the token's `client_id`. Built once per snapshot.
+ * An unknown `kid` may mean the registry rotated its keys and this snapshot is stale:
+ * `onUnknownKey` (snapshot-runtime.ts) refreshes it and verifies the token once more.
  */
 export function createHubTokenVerifier(input: {
   snapshot: Snapshot;
   issuer: string;
   audience: string;
+  /**
+   * Called for a token signed with a `kid` the snapshot's hub keys lack: a promise of the
+   * caller after the keys were refreshed, or null for no second chance (issue 3 §3).
+   */
+  onUnknownKey?: ((token: string) => Promise<Caller> | null) | undefined;
 }): TokenVerifier {
   const verifier = createAccessTokenVerifier({
     jwks: input.snapshot.hubKeys as never,
@@ -39,7 +46,11 @@ export function createHubTokenVerifier(input: {
         };
         return caller;
       } catch (err) {
-        if (err instanceof TokenError) throw new InvalidTokenError(err.reason, err.message);
+        if (err instanceof TokenError) {
+          const again = err.reason === 'unknown-key' ? input.onUnknownKey?.(token) : null;
+          if (again) return again;
+          throw new InvalidTokenError(err.reason, err.message);
+        }
         throw new InvalidTokenError('malformed', 'token is malformed');
       }
     },

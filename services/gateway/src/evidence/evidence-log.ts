@@ -73,6 +73,17 @@ interface Chunk {
 }
 
 export function createEvidenceLog(options: EvidenceLogOptions): EvidenceLog {
+  // Records sealed in the same millisecond share one ISO string (toISOString ≈ 0.5 µs).
+  let isoMs = -1;
+  let isoText = '';
+  const isoTime = (at: Date) => {
+    const ms = at.getTime();
+    if (ms !== isoMs) {
+      isoMs = ms;
+      isoText = at.toISOString();
+    }
+    return isoText;
+  };
   const checkpointEvery = options.checkpointEvery ?? 1000;
   const checkpointMs = (options.checkpointSeconds ?? 10) * 1000;
   const maxSegmentBytes = options.maxSegmentBytes ?? 64 * 1024 * 1024;
@@ -207,7 +218,7 @@ export function createEvidenceLog(options: EvidenceLogOptions): EvidenceLog {
         if (sinceCheckpoint > 0) writeCheckpoint(at);
         openSegment(at);
       }
-      push(`${JSON.stringify(chain.seal(entry, at.toISOString()))}\n`);
+      push(chain.sealLine(entry, isoTime(at)));
       if (++sinceCheckpoint >= checkpointEvery) writeCheckpoint(at);
       else scheduleFlush(flushMs);
     },

@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
+import type { CircuitState } from '../upstream/circuit-breaker.js';
 
 /**
  * The gateway's Prometheus metrics (issue 3, point 9): which API, which consumer, which status,
@@ -36,6 +37,15 @@ export type AuthRejectionReason = (typeof AUTH_REJECTION_REASONS)[number];
 
 /** Seconds; from 1 ms (a cached answer) to 10 s (past any upstream timeout we expect). */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export const RETRY_OUTCOMES = ['success', 'failure'] as const;
+export type RetryOutcome = (typeof RETRY_OUTCOMES)[number];
+/** Label values of `spl_gateway_upstream_circuit_state` (a state set: 1 for the current state). */
+const CIRCUIT_STATES: readonly { state: CircuitState; label: string }[] = [
+  { state: 'closed', label: 'closed' },
+  { state: 'half-open', label: 'half_open' },
+  { state: 'open', label: 'open' },
+];
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 /** Label value of `org`, `api` and `version` for a request that matched no route. */
@@ -78,8 +88,17 @@ export interface GatewayMetrics {
   requestStarted(): void;
   requestFinished(): void;
   authRejected(reason: AuthRejectionReason): void;
-  /** `upstream` is the URL's origin, as in the snapshot. */
+  /**
+   * What the active health check found of an upstream (`upstream` is the URL's origin, as in
+   * the snapshot). `spl_gateway_upstream_up` is 1 while it passes and its circuit is not open.
+   */
   setUpstreamUp(upstream: string, isUp: boolean): void;
+  /** The state an upstream's circuit breaker changed to. */
+  setCircuitState(upstream: string, state: CircuitState): void;
+  /** A call that failed on `upstream` was retried, and how the retry went. */
+  upstreamRetried(upstream: string, outcome: RetryOutcome): void;
+  /** A retryable failure on `upstream` was not retried: its retry budget was spent. */
+  retryBudgetExhausted(upstream: string): void;
   /**
    * The running snapshot's version, and when the registry last confirmed it current (loaded,
    * or revalidated with the ETag), epoch ms. The age is measured from then at scrape time.
@@ -249,7 +268,28 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
   });
   const upstreamUp = new Gauge({
     name: 'spl_gateway_upstream_up',
-    help: 'Whether an upstream passes its health checks (1) or not (0), by upstream origin',
+    help: 'Whether an upstream is usable (1): it passes the active health check (when on) and its circuit is not open; by upstream origin',
+    labelNames: ['upstream'] as const,
+    registers: [registry],
+    // With SPL_GATEWAY_WORKERS > 1 (cluster.ts): down when any worker finds it down.
+    aggregator: 'min',
+  });
+  const circuitState = new Gauge({
+    name: 'spl_gateway_upstream_circuit_state',
+    help: 'State of an upstream circuit breaker as it last changed: 1 for the current state (closed, half_open, open), 0 for the others',
+    labelNames: ['upstream', 'state'] as const,
+    registers: [registry],
+    aggregator: 'max', // across workers: 1 when any worker's circuit is in that state
+  });
+  const retriesTotal = new Counter({
+    name: 'spl_gateway_upstream_retries_total',
+    help: 'Retries of idempotent requests after a transport failure, by the upstream origin that failed and the outcome of the retry',
+    labelNames: ['upstream', 'outcome'] as const,
+    registers: [registry],
+  });
+  const budgetExhaustedTotal = new Counter({
+    name: 'spl_gateway_upstream_retry_budget_exhausted_total',
+    help: 'Retryable failures not retried because the upstream retry budget was spent, by upstream origin',
     labelNames: ['upstream'] as const,
     registers: [registry],
   });
@@ -257,11 +297,13 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
     name: 'spl_gateway_snapshot_version',
     help: 'Version of the registry snapshot the gateway routes with (0 before the first)',
     registers: [registry],
+    aggregator: 'min', // across workers: the oldest one's
   });
   new Gauge({
     name: 'spl_gateway_snapshot_age_seconds',
     help: 'Seconds since the registry last confirmed the running snapshot current (NaN before the first)',
     registers: [registry],
+    aggregator: 'max',
     collect() {
       this.set((clock() - snapshotConfirmedAt) / 1000);
     },
@@ -285,7 +327,35 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
 
   let knownApplications = new Set<string>();
   const routes = new Map<string, PreparedRoute>();
-  const upstreams = new Set<string>();
+  /** Upstream origin → what `spl_gateway_upstream_up` is computed from. */
+  const upstreams = new Map<string, { isProbeUp: boolean; circuit: CircuitState }>();
+
+  function upstreamState(upstream: string) {
+    let state = upstreams.get(upstream);
+    if (state === undefined) {
+      state = { isProbeUp: true, circuit: 'closed' };
+      upstreams.set(upstream, state);
+      // Every series exists from the start, so rate() and alerts see the first change.
+      for (const outcome of RETRY_OUTCOMES) retriesTotal.inc({ upstream, outcome }, 0);
+      budgetExhaustedTotal.inc({ upstream }, 0);
+      showUpstream(upstream, state);
+    }
+    return state;
+  }
+
+  function showUpstream(upstream: string, state: { isProbeUp: boolean; circuit: CircuitState }): void {
+    upstreamUp.set({ upstream }, state.isProbeUp && state.circuit !== 'open' ? 1 : 0);
+    for (const { state: s, label } of CIRCUIT_STATES)
+      circuitState.set({ upstream, state: label }, s === state.circuit ? 1 : 0);
+  }
+
+  function forgetUpstream(upstream: string): void {
+    upstreams.delete(upstream);
+    upstreamUp.remove({ upstream });
+    for (const { label } of CIRCUIT_STATES) circuitState.remove({ upstream, state: label });
+    for (const outcome of RETRY_OUTCOMES) retriesTotal.remove({ upstream, outcome });
+    budgetExhaustedTotal.remove({ upstream });
+  }
 
   function applicationLabel(application: string | undefined): string {
     if (application === undefined || application === '') return 'anonymous';
@@ -393,11 +463,9 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
         for (const url of route.upstream?.urls ?? []) nextUpstreams.add(originOf(url));
       }
       for (const [id, route] of routes) if (!seen.has(id)) dropRoute(route);
-      for (const upstream of upstreams)
-        if (!nextUpstreams.has(upstream)) {
-          upstreamUp.remove({ upstream });
-          upstreams.delete(upstream);
-        }
+      for (const upstream of [...upstreams.keys()])
+        if (!nextUpstreams.has(upstream)) forgetUpstream(upstream);
+      for (const upstream of nextUpstreams) upstreamState(upstream);
     },
     route(routeId) {
       return routes.get(routeId) ?? unmatched;
@@ -414,8 +482,22 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
       authCounts[i]!++;
     },
     setUpstreamUp(upstream, isUp) {
-      upstreams.add(upstream);
-      upstreamUp.set({ upstream }, isUp ? 1 : 0);
+      const state = upstreamState(upstream);
+      state.isProbeUp = isUp;
+      showUpstream(upstream, state);
+    },
+    setCircuitState(upstream, circuit) {
+      const state = upstreamState(upstream);
+      state.circuit = circuit;
+      showUpstream(upstream, state);
+    },
+    upstreamRetried(upstream, outcome) {
+      upstreamState(upstream);
+      retriesTotal.inc({ upstream, outcome });
+    },
+    retryBudgetExhausted(upstream) {
+      upstreamState(upstream);
+      budgetExhaustedTotal.inc({ upstream });
     },
     recordSnapshot(version, confirmedAtMs) {
       snapshotVersion.set(version);

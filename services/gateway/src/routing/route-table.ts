@@ -91,6 +91,8 @@ export interface RouteTableDeps {
   createFederatedVerifier?: FederatedVerifierFactory | undefined;
   /** A route whose credentials could not be prepared; it is served as 502. */
   onRouteProblem?: (route: SnapshotRoute, detail: string) => void;
+  /** A hub token with an unknown `kid` (see createHubTokenVerifier). */
+  onUnknownHubKey?: ((token: string) => Promise<Caller> | null) | undefined;
 }
 
 export function routeKey(org: string, api: string, version: string): string {
@@ -238,7 +240,12 @@ export function compileRouteTable(
       : createTokenCache<Caller>(deps.tokenCacheSize);
   const authenticator = createAuthenticator({
     hubIssuer: deps.issuer,
-    hub: createHubTokenVerifier({ snapshot, issuer: deps.issuer, audience: deps.audience }),
+    hub: createHubTokenVerifier({
+      snapshot,
+      issuer: deps.issuer,
+      audience: deps.audience,
+      onUnknownKey: deps.onUnknownHubKey,
+    }),
     federated: deps.createFederatedVerifier?.(snapshot) ?? null,
     cache: tokenCache,
   });

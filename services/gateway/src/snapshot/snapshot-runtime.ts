@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSnapshotClient, parseSnapshot, type Snapshot, type SnapshotClient } from '@spl/snapshot';
 import type { Redis } from 'ioredis';
+import type { Caller } from '../auth/caller.js';
 import type { GatewayConfig } from '../config.js';
 import type { GatewayObserver } from '../pipeline.js';
 import { createRedisKeys } from '../redis-keys.js';
@@ -42,20 +43,54 @@ export function createSnapshotRuntime(input: {
   tableDeps: RouteTableDeps;
   observer?: GatewayObserver | undefined;
   fetch?: typeof globalThis.fetch | undefined;
+  /** After each swap (the active health check follows the table's upstreams). */
+  onTableApplied?: ((table: RouteTable) => void) | undefined;
   onError: (err: Error) => void;
 }): SnapshotRuntime {
   const { config } = input;
   let current: RouteTable | null = null;
   let source: SnapshotStatus['source'] = null;
   let fileError: string | null = null;
+  let client: SnapshotClient | null = null;
+
+  /**
+   * A hub token whose `kid` the snapshot's `hubKeys` lack (issue 3 §3): the registry may have
+   * rotated its keys and its notice been missed. One refresh now, joined by every such token
+   * while it runs, then the token is verified once more against the table in use. After
+   * it, no other for SPL_HUB_KEY_REFRESH_SECONDS (those tokens get 401 at once), so tokens
+   * with made-up `kid`s cost the registry at most one conditional GET per cool-down.
+   */
+  const coolDownMs = config.SPL_HUB_KEY_REFRESH_SECONDS * 1000;
+  let keyRefreshEndedAt = Number.NEGATIVE_INFINITY;
+  let keyRefresh: Promise<void> | null = null;
+  const onUnknownHubKey = (token: string): Promise<Caller> | null => {
+    if (!client) return null;
+    if (!keyRefresh) {
+      if (Date.now() - keyRefreshEndedAt < coolDownMs) return null;
+      keyRefresh = client
+        .refresh()
+        .then(
+          () => {},
+          (err: Error) => input.onError(err),
+        )
+        .finally(() => {
+          // From the end, so the second verification below never starts a refresh of its own.
+          keyRefreshEndedAt = Date.now();
+          keyRefresh = null;
+        });
+    }
+    return keyRefresh.then(() => current!.authenticator.authenticate(token));
+  };
+  const tableDeps = { ...input.tableDeps, onUnknownHubKey };
 
   const apply = (snapshot: Snapshot, from: 'registry' | 'disk' | 'file') => {
-    const table = compileRouteTable(snapshot, current, input.tableDeps);
+    const table = compileRouteTable(snapshot, current, tableDeps);
     // Per-route metric children and log maskers are ready before a request can route with it.
     input.observer?.onSnapshotCompiled?.(snapshot);
     current = table; // the swap: one assignment
     source = from;
     input.tableDeps.pools.retainOnly(table.reuse.poolKeys);
+    input.onTableApplied?.(table);
     input.observer?.onSnapshotApplied?.({
       version: table.version,
       etag: table.etag,
@@ -64,7 +99,6 @@ export function createSnapshotRuntime(input: {
     });
   };
 
-  let client: SnapshotClient | null = null;
   if (!config.SPL_SNAPSHOT_FILE) {
     client = createSnapshotClient({
       registryUrl: config.registryUrl,

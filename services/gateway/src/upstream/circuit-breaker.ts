@@ -8,6 +8,9 @@
  * While open every call is refused at once (503 with Retry-After); half-open lets exactly
  * one probe through and refuses the rest until it settles. Only transport failures count
  * (refused, reset, timed out): an upstream that answers, even with a 500, is up.
+ *
+ * An active health check (health-checker.ts) that reaches the upstream closes an open
+ * circuit at once (`markHealthy`), without waiting for `openMs` and a request to probe with.
  */
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
@@ -18,6 +21,8 @@ export interface CircuitBreaker {
   onFailure(now: number): void;
   /** The call acquired was not made or proved nothing about the upstream: free a probe slot. */
   release(): void;
+  /** An active health check reached the upstream: an open circuit closes now. */
+  markHealthy(): void;
   state(now: number): CircuitState;
 }
 
@@ -65,6 +70,14 @@ export function createCircuitBreaker(options: CircuitOptions): CircuitBreaker {
     },
     release() {
       isProbing = false;
+    },
+    markHealthy() {
+      // A closed circuit keeps its count: real requests failing while probes pass still open it.
+      if (!isOpen) return;
+      failures = 0;
+      isOpen = false;
+      isProbing = false;
+      change('closed');
     },
     state(now) {
       if (!isOpen) return 'closed';

@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { pipeline, Transform } from 'node:stream';
 import type { SplError } from '@spl/problem';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
@@ -7,6 +8,7 @@ import { errors } from '../errors.js';
 import type { GatewayObserver, GatewayRequestContext } from '../pipeline.js';
 import type { CompiledRoute, UpstreamTarget } from '../routing/route-table.js';
 import type { BackendIdentity } from './backend-identity.js';
+import { upstreamTlsFailure } from './tls-failure.js';
 
 /** RFC 9110 §7.6.1 hop-by-hop fields, and what the gateway sets itself: never copied to the upstream. */
 const REQUEST_HEADERS_DROPPED = new Set([
@@ -87,6 +89,36 @@ const TRANSPORT_UNAVAILABLE = new Set([
 ]);
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
+/** RFC 9110 §9.2.2: a client may repeat these automatically; POST and PATCH never are. */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+/** Transport failures worth one more try: nothing of an answer arrived (refused, reset, unreachable). */
+const RETRYABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+/** Retried only with SPL_RETRY_TIMEOUTS: a retry after a timeout can double the caller's wait. */
+const RETRYABLE_TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT']);
+
+export interface RetryPolicy {
+  /** Retries after a first failed attempt (0 disables); each also needs the upstream's budget. */
+  attempts: number;
+  /** Whether connect and header timeouts are retried too. */
+  isTimeoutRetried: boolean;
+}
+
+function errorCode(err: unknown): string {
+  const e = err as { code?: string; cause?: { code?: string } } | null;
+  const code = e?.code ?? '';
+  return RETRYABLE.has(code) || RETRYABLE_TIMEOUTS.has(code) ? code : (e?.cause?.code ?? code);
+}
+
 /**
  * Maps a failed upstream call to the contract's statuses (one function, as BullMQ's
  * finished-errors): egress refused → 502, refused/reset/unreachable → 503 with
@@ -121,10 +153,23 @@ export function classifyUpstreamError(
       }),
       isTransportFailure: true,
     };
+  const tlsCode = upstreamTlsFailure(err);
+  if (tlsCode)
+    return {
+      error: errors.SPL_BAD_GATEWAY(
+        `the TLS handshake with the upstream of ${route.key} failed (${tlsCode})`,
+      ),
+      isTransportFailure: false,
+    };
   return {
     error: errors.SPL_BAD_GATEWAY(`the upstream of ${route.key} gave a malformed answer`),
     isTransportFailure: false,
   };
+}
+
+/** The upstream URL's base path, the rest of the caller's path, and the query. */
+function upstreamPath(target: UpstreamTarget, ctx: GatewayRequestContext): string {
+  return `${target.basePath}${ctx.rest || (target.basePath ? '' : '/')}${ctx.query}`;
 }
 
 export interface Forwarder {
@@ -144,20 +189,108 @@ export function createForwarder(deps: {
   observer?: GatewayObserver | undefined;
   /** Signs X-SPL-Identity for the upstream; null (no master key) sends none. */
   identity?: BackendIdentity | null | undefined;
+  /** Retries of idempotent methods after a transport failure; default none. */
+  retry?: RetryPolicy | undefined;
 }): Forwarder {
   const { observer } = deps;
   const identity = deps.identity ?? null;
+  const retry = deps.retry ?? { attempts: 0, isTimeoutRetried: false };
 
+  /**
+   * Round-robin over the route's URLs, skipping open circuits and, while another URL is
+   * left, those the active health check found down; a route whose every URL is down still
+   * tries them (the circuit decides), so active checks never refuse more than passive ones.
+   */
   function pickTarget(route: CompiledRoute, now: number): UpstreamTarget | number {
     const n = route.targets.length;
     let wait = Number.POSITIVE_INFINITY;
+    let skipped = 0;
     for (let i = 0; i < n; i++) {
       const target = route.targets[route.cursor.next++ % n]!;
+      if (target.upstream.isDown) {
+        skipped++;
+        continue;
+      }
       const w = target.upstream.circuit.tryAcquire(now);
       if (w === 0) return target;
       if (w < wait) wait = w;
     }
+    if (skipped > 0)
+      for (const target of route.targets) {
+        if (!target.upstream.isDown) continue;
+        const w = target.upstream.circuit.tryAcquire(now);
+        if (w === 0) return target;
+        if (w < wait) wait = w;
+      }
     return wait;
+  }
+
+  /** The next URL after `failed` whose circuit lets a call through (another one first; `failed` itself last). */
+  function pickRetryTarget(route: CompiledRoute, failed: UpstreamTarget, now: number): UpstreamTarget | null {
+    const n = route.targets.length;
+    const at = route.targets.indexOf(failed);
+    for (let j = 1; j <= n; j++) {
+      const target = route.targets[(at + j) % n]!;
+      if (target !== failed && target.upstream.isDown) continue;
+      if (target.upstream.circuit.tryAcquire(now) === 0) return target;
+    }
+    return null;
+  }
+
+  function isRetryable(method: string, err: unknown): boolean {
+    if (retry.attempts === 0 || !IDEMPOTENT_METHODS.has(method)) return false;
+    const code = errorCode(err);
+    return RETRYABLE.has(code) || (retry.isTimeoutRetried && RETRYABLE_TIMEOUTS.has(code));
+  }
+
+  /**
+   * After a retryable failure on `failed`: tries again on another URL of the route (the same
+   * when it has one), at most `retry.attempts` times, each only while the failed upstream's
+   * retry budget allows. Resolves with the answer; rejects with the last failure's error.
+   */
+  async function retryRequest(
+    route: CompiledRoute,
+    ctx: GatewayRequestContext,
+    options: Dispatcher.RequestOptions & { headers: Record<string, string | string[]> },
+    failed: UpstreamTarget,
+    failure: SplError,
+  ): Promise<Dispatcher.ResponseData> {
+    let last = failed;
+    let lastError = failure;
+    for (let attempt = 0; attempt < retry.attempts; attempt++) {
+      const now = Date.now();
+      const origin = last.upstream.origin;
+      const next = pickRetryTarget(route, last, now);
+      if (next === null) throw lastError;
+      if (!last.upstream.retryBudget.tryWithdraw(now)) {
+        next.upstream.circuit.release();
+        observer?.onRetryBudgetExhausted?.(origin);
+        throw lastError;
+      }
+      options.headers.host = next.host;
+      options.path = upstreamPath(next, ctx);
+      const started = performance.now();
+      try {
+        const res = await next.upstream.pool.request(options);
+        next.upstream.circuit.onSuccess();
+        observer?.onUpstreamRetry?.(origin, 'success');
+        return res;
+      } catch (err) {
+        const { error, isTransportFailure } = classifyUpstreamError(err, route, deps.retryAfterSeconds);
+        if (isTransportFailure) next.upstream.circuit.onFailure(Date.now());
+        else next.upstream.circuit.release();
+        observer?.onUpstreamResponse?.(route, {
+          status: null,
+          ms: performance.now() - started,
+          error: error.code,
+        });
+        observer?.onUpstreamRetry?.(origin, 'failure');
+        lastError = error;
+        last = next;
+        if (!isRetryable(options.method, err)) break;
+      }
+    }
+    throw lastError;
   }
 
   function upstreamHeaders(
@@ -225,7 +358,8 @@ export function createForwarder(deps: {
     const headers = upstreamHeaders(request, target);
     if (identityToken !== null) headers['x-spl-identity'] = identityToken;
     if (auth.kind === 'header') headers[auth.name] = auth.value;
-    else if (auth.kind === 'oauth2') {
+    let upstreamToken: string | null = null;
+    if (auth.kind === 'oauth2') {
       let token = auth.tokens.cached(now);
       if (token === null) {
         try {
@@ -241,21 +375,24 @@ export function createForwarder(deps: {
         }
       }
       headers.authorization = `Bearer ${token}`;
+      upstreamToken = token;
     }
 
     const body = request.body as Buffer | undefined;
-    const options: Dispatcher.RequestOptions = {
-      path: `${target.basePath}${ctx.rest || (target.basePath ? '' : '/')}${ctx.query}`,
+    const options = {
+      path: upstreamPath(target, ctx),
       method: request.method as Dispatcher.HttpMethod,
       headers,
       body: body?.length ? body : null,
       headersTimeout: route.timeoutMs,
       bodyTimeout: route.timeoutMs,
     };
+    target.upstream.retryBudget.deposit(now);
     const started = performance.now();
     let res: Dispatcher.ResponseData;
     try {
       res = await target.upstream.pool.request(options);
+      circuit.onSuccess();
     } catch (err) {
       const { error, isTransportFailure } = classifyUpstreamError(err, route, deps.retryAfterSeconds);
       if (isTransportFailure) circuit.onFailure(Date.now());
@@ -265,14 +402,41 @@ export function createForwarder(deps: {
         ms: performance.now() - started,
         error: error.code,
       });
-      throw error;
+      if (!isRetryable(options.method, err)) throw error;
+      res = await retryRequest(route, ctx, options, target, error);
     }
-    circuit.onSuccess();
     const ms = performance.now() - started;
     ctx.upstreamStatus = res.statusCode;
     ctx.upstreamMs = ms;
     observer?.onUpstreamResponse?.(route, { status: res.statusCode, ms });
-    if (auth.kind === 'oauth2' && res.statusCode === 401) auth.tokens.invalidate();
+    if (auth.kind === 'oauth2' && res.statusCode === 401 && upstreamToken !== null) {
+      // The upstream refused the hub's token (revoked, keys rotated): drop it and send the
+      // request once more with a fresh one — the body is held in memory, so even a POST can
+      // be re-sent. The consumer sees the second answer, never a 401 meant for the hub.
+      auth.tokens.invalidate(upstreamToken);
+      await res.body.dump().catch(() => {});
+      let fresh: string;
+      try {
+        fresh = await auth.tokens.fetch();
+      } catch (err) {
+        throw errors.SPL_UPSTREAM_AUTH_FAILED(
+          `no token from the upstream's token endpoint for ${route.key}`,
+          {
+            cause: err,
+          },
+        );
+      }
+      (options.headers as Record<string, string>).authorization = `Bearer ${fresh}`;
+      const again = performance.now();
+      try {
+        res = await target.upstream.pool.request(options);
+      } catch (err) {
+        throw classifyUpstreamError(err, route, deps.retryAfterSeconds).error;
+      }
+      ctx.upstreamStatus = res.statusCode;
+      ctx.upstreamMs = ms + (performance.now() - again);
+      if (res.statusCode === 401) auth.tokens.invalidate(fresh);
+    }
 
     reply.code(res.statusCode);
     relayHeaders(reply, res.headers, route);
@@ -293,7 +457,21 @@ export function createForwarder(deps: {
       return reply.send(payload);
     }
     if (typeof length === 'string') reply.header('content-length', length);
-    return reply.send(res.body);
+    // A streamed answer is digested as it passes (the evidence log's response digest, issue 3
+    // §10): the hash is complete once the upstream's last byte is read, before onResponse.
+    const digest = createHash('sha256');
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        digest.update(chunk);
+        callback(null, chunk);
+      },
+      flush(callback) {
+        ctx.streamedResponseDigest = digest.digest('hex');
+        callback();
+      },
+    });
+    pipeline(res.body, tap, () => {}); // an upstream error mid-stream destroys `tap`, and Fastify the answer
+    return reply.send(tap);
   }
 
   return { forward };

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import type { SecretBox } from '@spl/secret-box';
 import { type SnapshotUpstreamAuth, upstreamSecretContext } from '@spl/snapshot';
 import type { Agent } from 'undici';
@@ -22,8 +22,11 @@ export interface ClientCredentialsTokens {
   cached(now: number): string | null;
   /** Fetches a token (single-flight) and caches it until shortly before it expires. */
   fetch(): Promise<string>;
-  /** Drops the cached token (after the upstream answered 401 to it). */
-  invalidate(): void;
+  /**
+   * Drops the cached token after the upstream answered 401 to `refused` — only if it is still
+   * the cached one, so concurrent 401s do not throw away a token fetched meanwhile.
+   */
+  invalidate(refused?: string): void;
 }
 
 export class UpstreamAuthError extends Error {
@@ -92,7 +95,9 @@ export function createClientCredentialsTokens(input: {
     }
     if (typeof body.access_token !== 'string' || !body.access_token)
       throw new UpstreamAuthError('the upstream token endpoint answered no access_token');
-    const lifetimeMs = (typeof body.expires_in === 'number' ? body.expires_in : 300) * 1000;
+    // RFC 6749 §5.1 makes it a number, but some servers send "3600"; absent, 300 s is assumed.
+    const expiresIn = Number(body.expires_in ?? Number.NaN);
+    const lifetimeMs = (Number.isFinite(expiresIn) ? expiresIn : 300) * 1000;
     token = body.access_token;
     renewAt = Date.now() + Math.max(lifetimeMs - margin, lifetimeMs / 2);
     return token;
@@ -106,8 +111,8 @@ export function createClientCredentialsTokens(input: {
       });
       return inflight;
     },
-    invalidate() {
-      token = null;
+    invalidate(refused) {
+      if (refused === undefined || token === refused) token = null;
     },
   };
 }
@@ -138,18 +143,62 @@ export function prepareUpstreamAuth(
           agent: deps.agent,
         }),
       };
-    case 'mtls':
+    case 'mtls': {
       if (typeof secret.privateKeyPem !== 'string')
         return { kind: 'broken', detail: 'the mtls secret has no privateKeyPem' };
+      const problem = checkClientCertificate(auth.certificatePem, secret.privateKeyPem, auth.caPem);
+      if (problem) return { kind: 'broken', detail: problem };
       return {
         kind: 'mtls',
-        // A changed certificate gets a new pool: connections dialled with the old one are not reused.
-        identity: `mtls:${routeId}:${createHash('sha256').update(auth.certificatePem).digest('hex').slice(0, 16)}`,
+        // A changed certificate or CA gets a new pool: connections dialled with the old ones are not reused.
+        identity: `mtls:${routeId}:${createHash('sha256')
+          .update(auth.certificatePem)
+          .update('\0')
+          .update(auth.caPem ?? '')
+          .digest('hex')
+          .slice(0, 16)}`,
         tls: {
           cert: auth.certificatePem,
           key: secret.privateKeyPem,
           ...(auth.caPem ? { ca: auth.caPem } : {}),
         },
       };
+    }
   }
+}
+
+/**
+ * What a TLS handshake would otherwise reveal only as an opaque connect error: a certificate
+ * or key that does not parse, a key that does not belong to the certificate, a certificate
+ * outside its validity. null when the pair is usable. Checked once per snapshot.
+ */
+function checkClientCertificate(
+  certificatePem: string,
+  privateKeyPem: string,
+  caPem?: string,
+): string | null {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(certificatePem);
+  } catch {
+    return 'the mtls certificate is not a PEM certificate';
+  }
+  try {
+    if (!certificate.checkPrivateKey(createPrivateKey(privateKeyPem)))
+      return 'the mtls private key does not belong to the certificate';
+  } catch {
+    return 'the mtls private key is not a readable PEM private key';
+  }
+  const now = Date.now();
+  if (Date.parse(certificate.validTo) <= now) return `the mtls certificate expired on ${certificate.validTo}`;
+  if (Date.parse(certificate.validFrom) > now)
+    return `the mtls certificate is not valid before ${certificate.validFrom}`;
+  if (caPem !== undefined) {
+    try {
+      new X509Certificate(caPem);
+    } catch {
+      return 'the mtls caPem is not a PEM certificate';
+    }
+  }
+  return null;
 }

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { Agent, buildConnector, Pool } from 'undici';
 import { type CircuitBreaker, type CircuitState, createCircuitBreaker } from './circuit-breaker.js';
 import { type EgressPolicy, EgressRefusedError } from './egress.js';
+import { createRetryBudget, type RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 
 /** Client certificate for mutual TLS to an upstream (BKS 60(3)(i)). */
 export interface ClientTls {
@@ -10,11 +11,18 @@ export interface ClientTls {
   ca?: string;
 }
 
-/** One keep-alive pool per upstream origin (and client certificate), with its circuit. */
+/**
+ * One keep-alive pool per upstream origin (and client certificate), with its circuit
+ * (passive health: real traffic), its retry budget, and what the active health check
+ * (health-checker.ts) last found.
+ */
 export interface Upstream {
   readonly origin: string;
   readonly pool: Pool;
   readonly circuit: CircuitBreaker;
+  readonly retryBudget: RetryBudget;
+  /** The last active probe failed (false while active checks are off or have not run). */
+  isDown: boolean;
 }
 
 export interface UpstreamPools {
@@ -32,6 +40,8 @@ export interface UpstreamPoolOptions {
   /** Keep-alive connections per origin. */
   connections: number;
   circuit: { failureThreshold: number; openMs: number };
+  /** Each upstream's retry budget; default 20 % of requests plus 5 per second over 10 s. */
+  retryBudget?: RetryBudgetOptions;
   /** Before an unused pool is closed, milliseconds; default 30 000. */
   graceMs?: number;
   onCircuitChange?: (origin: string, state: CircuitState) => void;
@@ -61,6 +71,7 @@ export function createUpstreamPools(options: UpstreamPoolOptions): UpstreamPools
   const upstreams = new Map<string, Upstream>();
   const retiring = new Map<string, NodeJS.Timeout>();
   const graceMs = options.graceMs ?? 30_000;
+  const retryBudget = options.retryBudget ?? { ratio: 0.2, minPerSecond: 5, windowSeconds: 10 };
   const agent = new Agent({ connect: createEgressConnector(options.egress), connections: 8 });
 
   const closeUpstream = (key: string) => {
@@ -90,6 +101,8 @@ export function createUpstreamPools(options: UpstreamPoolOptions): UpstreamPools
           ...options.circuit,
           onStateChange: (state) => options.onCircuitChange?.(origin, state),
         }),
+        retryBudget: createRetryBudget(retryBudget),
+        isDown: false,
       };
       upstreams.set(key, upstream);
       return upstream;

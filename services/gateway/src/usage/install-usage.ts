@@ -7,10 +7,11 @@ import type { UsageAggregator } from './usage-aggregator.js';
  * Latency is the gateway's whole time for the request, as the consumer sees it.
  */
 export function installUsage(app: FastifyInstance, aggregator: UsageAggregator): void {
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook, not an async one: no promise per request.
+  app.addHook('onResponse', (request, reply, done) => {
     const ctx = request.gateway;
     const route = ctx?.route;
-    if (!route) return;
+    if (!route) return done();
     const caller = ctx.caller;
     aggregator.record(
       route,
@@ -21,5 +22,6 @@ export function installUsage(app: FastifyInstance, aggregator: UsageAggregator):
       Number(reply.getHeader('content-length') ?? 0) || 0,
       reply.elapsedTime,
     );
+    done();
   });
 }

@@ -6,6 +6,7 @@ import { createSecretBox } from '@spl/secret-box';
 import { Redis } from 'ioredis';
 import { buildApp, type GatewayApp, type GatewayDeps } from '../../src/app.js';
 import { loadGatewayConfig } from '../../src/config.js';
+import { loadServerTls } from '../../src/tls/server-tls.js';
 import { MASTER_KEY, TEST_AUDIENCE, TEST_ISSUER } from './hub-fixture.js';
 
 export const TEST_REDIS_URL =
@@ -53,6 +54,8 @@ export async function buildTestGateway(options: {
     secretBox: createSecretBox(MASTER_KEY),
     logger: false,
     poolGraceMs: 50,
+    // TLS termination when the env names a certificate, read as server.ts reads it.
+    tls: loadServerTls(config),
     ...options.deps,
   });
   await built.app.ready();

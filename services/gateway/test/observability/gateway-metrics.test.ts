@@ -115,6 +115,28 @@ describe('the gateway metrics', () => {
     expect(text).toContain('spl_gateway_snapshot_age_seconds 15');
   });
 
+  it('shows each upstream of the snapshot as up with a closed circuit until told otherwise', async () => {
+    const { registry, metrics } = setUp();
+    const upstream = 'http://10.0.0.5:8080';
+    let text = await registry.metrics();
+    expect(text).toContain(`spl_gateway_upstream_up{upstream="${upstream}"} 1`);
+    expect(text).toContain(`spl_gateway_upstream_circuit_state{upstream="${upstream}",state="closed"} 1`);
+    expect(text).toContain(`spl_gateway_upstream_retries_total{upstream="${upstream}",outcome="success"} 0`);
+    expect(text).toContain(`spl_gateway_upstream_retry_budget_exhausted_total{upstream="${upstream}"} 0`);
+
+    metrics.setCircuitState(upstream, 'open');
+    text = await registry.metrics();
+    expect(text).toContain(`spl_gateway_upstream_up{upstream="${upstream}"} 0`);
+    expect(text).toContain(`spl_gateway_upstream_circuit_state{upstream="${upstream}",state="open"} 1`);
+    expect(text).toContain(`spl_gateway_upstream_circuit_state{upstream="${upstream}",state="closed"} 0`);
+    // Circuit closed again but the active check still fails: still down.
+    metrics.setUpstreamUp(upstream, false);
+    metrics.setCircuitState(upstream, 'closed');
+    expect(await registry.metrics()).toContain(`spl_gateway_upstream_up{upstream="${upstream}"} 0`);
+    metrics.setUpstreamUp(upstream, true);
+    expect(await registry.metrics()).toContain(`spl_gateway_upstream_up{upstream="${upstream}"} 1`);
+  });
+
   it('drops the series of routes and upstreams that left the snapshot', async () => {
     const { registry, metrics } = setUp();
     metrics.route('v-2').observeRequest('sim-rs', 'GET', 200, 0.01);
@@ -147,6 +169,9 @@ describe('the gateway metrics', () => {
       metrics.route('v-1').rateLimited('sim-rs');
       metrics.authRejected('bad_signature');
       metrics.setUpstreamUp('http://127.0.0.1:9001', true);
+      metrics.setCircuitState('http://127.0.0.1:9001', 'half-open');
+      metrics.upstreamRetried('http://127.0.0.1:9001', 'success');
+      metrics.retryBudgetExhausted('http://127.0.0.1:9001');
       metrics.recordSnapshot(7, Date.now());
 
       let output = '';

@@ -22,6 +22,7 @@ import { oauthRoutes } from './routes/oauth/index.js';
 import { organisationRoutes } from './routes/organisations/index.js';
 import { snapshotRoutes } from './routes/snapshot/index.js';
 import { subscriptionRoutes } from './routes/subscriptions/index.js';
+import { topicRoutes } from './routes/topics/index.js';
 import { trustedIssuerRoutes } from './routes/trusted-issuers/index.js';
 import { usageRoutes } from './routes/usage/index.js';
 import { userRoutes } from './routes/users/index.js';
@@ -146,6 +147,7 @@ export async function buildApp(
   await app.register(trustedIssuerRoutes, ctx);
   await app.register(applicationRoutes, ctx);
   await app.register(subscriptionRoutes, ctx);
+  await app.register(topicRoutes, ctx);
   await app.register(inboxRoutes, ctx);
   await app.register(snapshotRoutes, ctx);
   await app.register(keyRoutes, ctx);

@@ -30,3 +30,4 @@ export {
   upstreamSecretContext,
   webhookSecretContext,
 } from './snapshot-schema.js';
+export { createRegistryTokenSource, RegistryTokenError } from './registry-token.js';

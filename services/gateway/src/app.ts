@@ -14,7 +14,7 @@ import { oauthPassthroughRoutes } from './routes/oauth-passthrough.js';
 import { proxyRoutes } from './routes/proxy.js';
 import { createSnapshotRuntime, type SnapshotRuntime } from './snapshot/snapshot-runtime.js';
 import { createBackendIdentity } from './upstream/backend-identity.js';
-import { createEgressPolicy } from './upstream/egress.js';
+import { createEgressPolicy } from '@spl/egress';
 import { createForwarder } from './upstream/forward.js';
 import { createUpstreamPools, type UpstreamPools } from './upstream/upstream-pools.js';
 

@@ -11,7 +11,7 @@ import { type GatewayConfig, GatewayConfigError, loadGatewayConfig, productionPr
 import { createEvidenceLog, createInstanceId, installEvidence } from './evidence/index.js';
 import { createRedisKeys } from './redis-keys.js';
 import { createStandardPolicies } from './standard-policies.js';
-import { createEgressPolicy, EgressConfigError } from './upstream/egress.js';
+import { createEgressPolicy, EgressConfigError } from '@spl/egress';
 import { installUsage } from './usage/install-usage.js';
 import { createUsageAggregator } from './usage/usage-aggregator.js';
 

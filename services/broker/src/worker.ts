@@ -1,0 +1,59 @@
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { readMaxmemoryPolicy } from './observability/redis-policy.js';
+import { openSecretBox, readConfigOrExit } from './process-setup.js';
+import { buildWorker } from './worker-app.js';
+
+/** The delivery worker process. Run several for more throughput: BullMQ shares the jobs. */
+async function main(): Promise<void> {
+  const config = readConfigOrExit('broker-worker');
+  const log = pino({ level: config.SPL_LOG_LEVEL, name: 'broker-worker' });
+  const secretBox = openSecretBox(config);
+  if (!secretBox) log.warn('no SPL_MASTER_KEY (and no development key): push subscriptions cannot be signed');
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+  redis.on('error', () => {});
+  const bullConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  bullConnection.on('error', () => {});
+
+  let policy: string | null = null;
+  const worker = await buildWorker({
+    config,
+    redis,
+    bullConnection,
+    secretBox,
+    log,
+    maxmemoryPolicy: () => policy,
+  });
+
+  let closing = false;
+  const close = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'shutting down');
+    await worker.close();
+    await bullConnection.quit().catch(() => bullConnection.disconnect());
+    await redis.quit().catch(() => redis.disconnect());
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void close('SIGINT'));
+  process.on('SIGTERM', () => void close('SIGTERM'));
+
+  policy = await readMaxmemoryPolicy(redis);
+  if (policy !== 'noeviction')
+    log.warn(
+      { maxmemoryPolicy: policy },
+      'Redis maxmemory-policy is not noeviction: under memory pressure Redis may evict queued events (issue 4 §5)',
+    );
+  await worker.start();
+  if (config.SPL_BROKER_WORKER_PORT >= 0) {
+    const address = await worker.app.listen({ host: config.SPL_HOST, port: config.SPL_BROKER_WORKER_PORT });
+    log.info({ address }, 'worker metrics and probes listening');
+  }
+  const status = worker.runtime.status();
+  log.info(
+    { snapshot: status.version },
+    status.isLoaded ? 'broker worker running' : 'broker worker running; no snapshot yet',
+  );
+}
+
+await main();

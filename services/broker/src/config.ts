@@ -40,6 +40,8 @@ export const BrokerConfigSchema = Type.Object({
   SPL_BROKER_CONCURRENCY: Type.Integer({ minimum: 1, default: 50 }),
   /** Retry jobs one worker process runs at once per subscription. */
   SPL_BROKER_RETRY_CONCURRENCY: Type.Integer({ minimum: 1, default: 10 }),
+  /** First-attempt POSTs in flight to one subscription per worker process; more go to its retry queue. */
+  SPL_BROKER_SUBSCRIPTION_IN_FLIGHT: Type.Integer({ minimum: 1, default: 10 }),
   /** Keep-alive connections per webhook origin. */
   SPL_BROKER_CONNECTIONS: Type.Integer({ minimum: 1, default: 64 }),
   /** Retries after the first attempt before an event is dead-lettered. */

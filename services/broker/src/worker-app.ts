@@ -160,6 +160,7 @@ export async function buildWorker(deps: WorkerDeps): Promise<BrokerWorker> {
         suspender,
         concurrency: config.SPL_BROKER_CONCURRENCY,
         retryConcurrency: config.SPL_BROKER_RETRY_CONCURRENCY,
+        maxInFlightPerSubscription: config.SPL_BROKER_SUBSCRIPTION_IN_FLIGHT,
         lockMs: config.SPL_BROKER_LOCK_MS,
         deadLetterMax: config.SPL_BROKER_DEAD_LETTER_MAX,
         suspendAfterMs: config.SPL_BROKER_SUSPEND_AFTER_SECONDS * 1000,

@@ -56,6 +56,12 @@ export interface DeliveryWorkersOptions {
   concurrency: number;
   /** Retry jobs at once per subscription, per process. */
   retryConcurrency: number;
+  /**
+   * First-attempt POSTs in flight to one subscription, per process, past which its new events
+   * go straight to its retry queue: a bulkhead, so a hanging receiver holds at most this many
+   * of the `concurrency` slots before its circuit opens.
+   */
+  maxInFlightPerSubscription: number;
   lockMs: number;
   deadLetterMax: number;
   suspendAfterMs: number;
@@ -97,6 +103,7 @@ export function createDeliveryWorkers(options: DeliveryWorkersOptions): Delivery
   let disabled = new Map<string, string>();
   let failingSince = new Map<string, number>();
   const reported = new Set<string>();
+  const inFlight = new Map<string, number>();
 
   const refreshState = async () => {
     try {
@@ -175,8 +182,16 @@ export function createDeliveryWorkers(options: DeliveryWorkersOptions): Delivery
       options.observer?.onPulledStored?.(sub, data);
       return;
     }
-    if (circuits.isOpen(sub.id)) return enqueueRetry(sub, data, schedule.delayMs(1));
-    const result = await sender.send(sub, webhookId(data.k, sub.id), data.ce);
+    const busy = inFlight.get(sub.id) ?? 0;
+    if (busy >= options.maxInFlightPerSubscription || circuits.isOpen(sub.id))
+      return enqueueRetry(sub, data, schedule.delayMs(1));
+    inFlight.set(sub.id, busy + 1);
+    let result: DeliveryResult;
+    try {
+      result = await sender.send(sub, webhookId(data.k, sub.id), data.ce);
+    } finally {
+      inFlight.set(sub.id, (inFlight.get(sub.id) ?? 1) - 1);
+    }
     options.observer?.onAttempt?.(sub, data, result, false);
     if (result.isDelivered) return noteSuccess(sub);
     await noteFailure(sub, result);

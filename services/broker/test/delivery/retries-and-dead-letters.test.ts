@@ -49,7 +49,8 @@ describe('retries, dead letters and replay', () => {
     const hub = await HubFixture.create();
     const receiver = await new Receiver().start();
     cleanup.push(() => receiver.stop());
-    receiver.handler = (_r, res, n) => void res.writeHead(n === 1 ? 429 : 200, n === 1 ? { 'retry-after': '1' } : {}).end();
+    receiver.handler = (_r, res, n) =>
+      void res.writeHead(n === 1 ? 429 : 200, n === 1 ? { 'retry-after': '1' } : {}).end();
     hub.push(hub.topic(), receiver.url);
     const broker = await buildTestBroker(hub);
     cleanup.push(() => broker.close());
@@ -78,7 +79,9 @@ describe('retries, dead letters and replay', () => {
     };
     for (let i = 0; i < 50 && letters.deadLetters.length === 0; i++) {
       await sleep(100);
-      letters = (await (await fetch(url, { headers: { authorization: `Bearer ${subscriber}` } })).json()) as typeof letters;
+      letters = (await (
+        await fetch(url, { headers: { authorization: `Bearer ${subscriber}` } })
+      ).json()) as typeof letters;
     }
     expect(letters.deadLetters).toHaveLength(1);
     expect(letters.deadLetters[0]!.event.id).toBe('dl-1');
@@ -97,7 +100,9 @@ describe('retries, dead letters and replay', () => {
     expect(await replay.json()).toEqual({ replayed: 1 });
     await receiver.waitFor(6, 10_000);
     expect(new Set(receiver.received.map((r) => r.headers['webhook-id'])).size).toBe(1);
-    const after = (await (await fetch(url, { headers: { authorization: `Bearer ${subscriber}` } })).json()) as typeof letters;
+    const after = (await (
+      await fetch(url, { headers: { authorization: `Bearer ${subscriber}` } })
+    ).json()) as typeof letters;
     expect(after.deadLetters).toHaveLength(0);
   });
 
@@ -137,7 +142,11 @@ describe('retries, dead letters and replay', () => {
           res.writeHead(200, { 'content-type': 'application/json' });
           return res.end(JSON.stringify({ access_token: 'broker-token', expires_in: 300 }));
         }
-        calls.push({ url: req.url!, body: Buffer.concat(chunks).toString(), auth: req.headers.authorization });
+        calls.push({
+          url: req.url!,
+          body: Buffer.concat(chunks).toString(),
+          auth: req.headers.authorization,
+        });
         res.writeHead(answer).end();
       });
     });

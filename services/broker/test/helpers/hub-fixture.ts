@@ -43,7 +43,9 @@ export class HubFixture {
     return hub;
   }
 
-  topic(input: Partial<SnapshotTopic> & { limits?: Partial<SnapshotTopic['limits']> } = {}): SnapshotTopic {
+  topic(
+    input: Omit<Partial<SnapshotTopic>, 'limits'> & { limits?: Partial<SnapshotTopic['limits']> } = {},
+  ): SnapshotTopic {
     const schemaHash = createHash('sha256').update(JSON.stringify(BIRTH_SCHEMA)).digest('hex');
     this.eventSchemas[schemaHash] = BIRTH_SCHEMA;
     const { limits, ...rest } = input;

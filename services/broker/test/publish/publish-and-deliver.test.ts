@@ -64,15 +64,24 @@ describe('publishing a CloudEvent and receiving it as a signed webhook', () => {
         string,
         unknown
       >;
-      expect(payload).toMatchObject({ id: event.id, source: event.source, specversion: '1.0', data: birth(1) });
+      expect(payload).toMatchObject({
+        id: event.id,
+        source: event.source,
+        specversion: '1.0',
+        data: birth(1),
+      });
     }
     expect(got.headers['content-type']).toContain('application/cloudevents+json');
-    expect(got.headers['webhook-signature']!.split(' ')).toHaveLength(2);
+    expect(String(got.headers['webhook-signature']).split(' ')).toHaveLength(2);
   });
 
   it('delivers a structured-mode event sent with the SDK', async () => {
     const { emit, statuses } = sdkEmitter(publishUrl, token, Mode.STRUCTURED);
-    const event = new CloudEvent({ source: '/disdukcapil/sipduk', type: 'go.id.kota.kelahiran.dicatat', data: birth(2) });
+    const event = new CloudEvent({
+      source: '/disdukcapil/sipduk',
+      type: 'go.id.kota.kelahiran.dicatat',
+      data: birth(2),
+    });
     await emit(event);
     expect(statuses).toEqual([202]);
     await receiver.waitFor(2);
@@ -186,12 +195,17 @@ describe('publishing a CloudEvent and receiving it as a signed webhook', () => {
     const ready = await fetch(`${broker.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', redis: { ok: true } });
-    const docs = (await (await fetch(`${broker.url}/docs/json`)).json()) as { openapi: string; paths: object };
+    const docs = (await (await fetch(`${broker.url}/docs/json`)).json()) as {
+      openapi: string;
+      paths: object;
+    };
     expect(docs.openapi).toMatch(/^3\.1\./);
     expect(Object.keys(docs.paths)).toContain('/v1/topics/{org}/{topic}/events');
     const metrics = await (await fetch(`${broker.url}/metrics`)).text();
     expect(metrics).toContain('spl_broker_events_published_total');
     const workerMetrics = await broker.worker!.metrics.metrics();
-    expect(workerMetrics).toMatch(new RegExp(`spl_broker_deliveries_total\\{[^}]*subscription="${subscriptionId}"`));
+    expect(workerMetrics).toMatch(
+      new RegExp(`spl_broker_deliveries_total\\{[^}]*subscription="${subscriptionId}"`),
+    );
   });
 });

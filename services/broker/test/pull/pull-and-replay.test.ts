@@ -44,7 +44,8 @@ describe('pull subscriptions, replay, filters and back-pressure', () => {
     const broker = await buildTestBroker(hub);
     cleanup.push(() => broker.close());
     const token = await hub.token();
-    for (const id of ['p-1', 'p-2', 'p-3']) expect((await publish(broker, token, event(id))).status).toBe(202);
+    for (const id of ['p-1', 'p-2', 'p-3'])
+      expect((await publish(broker, token, event(id))).status).toBe(202);
     const reader = await hub.token('dashboard-client', 'bappeda');
     const path = `/v1/subscriptions/${sub.id}`;
     let first: Pulled = { events: [] };
@@ -55,10 +56,16 @@ describe('pull subscriptions, replay, filters and back-pressure', () => {
     }
     expect(first.events.map((e) => e.event.id).sort()).toEqual(['p-1', 'p-2', 'p-3']);
     // Leased: nothing more now.
-    expect(((await call(broker, reader, `${path}/pull`, { max: 10, leaseSeconds: 1 })).body as Pulled).events).toEqual([]);
+    expect(
+      ((await call(broker, reader, `${path}/pull`, { max: 10, leaseSeconds: 1 })).body as Pulled).events,
+    ).toEqual([]);
     const byId = new Map(first.events.map((e) => [e.event.id, e.ackId]));
-    expect((await call(broker, reader, `${path}/ack`, { ackIds: [byId.get('p-1')] })).body).toEqual({ count: 1 });
-    expect((await call(broker, reader, `${path}/nack`, { ackIds: [byId.get('p-2')] })).body).toEqual({ count: 1 });
+    expect((await call(broker, reader, `${path}/ack`, { ackIds: [byId.get('p-1')] })).body).toEqual({
+      count: 1,
+    });
+    expect((await call(broker, reader, `${path}/nack`, { ackIds: [byId.get('p-2')] })).body).toEqual({
+      count: 1,
+    });
     // The nacked one is back at once.
     const again = (await call(broker, reader, `${path}/pull`, { max: 10, leaseSeconds: 1 })).body as Pulled;
     expect(again.events.map((e) => e.event.id)).toEqual(['p-2']);
@@ -96,21 +103,36 @@ describe('pull subscriptions, replay, filters and back-pressure', () => {
     const replayed = receiver.received.slice(3).map((x) => (JSON.parse(x.body) as { id: string }).id);
     expect(replayed.sort()).toEqual(['new-1', 'new-2']);
     // The same webhook-id as the first delivery: the receiver can tell it has seen it.
-    const firstIds = receiver.received.slice(1, 3).map((x) => x.headers['webhook-id']).sort();
-    expect(receiver.received.slice(3).map((x) => x.headers['webhook-id']).sort()).toEqual(firstIds);
+    const firstIds = receiver.received
+      .slice(1, 3)
+      .map((x) => x.headers['webhook-id'])
+      .sort();
+    expect(
+      receiver.received
+        .slice(3)
+        .map((x) => x.headers['webhook-id'])
+        .sort(),
+    ).toEqual(firstIds);
   });
 
   it('delivers only the types and subject prefixes a subscription asks for', async () => {
     const hub = await HubFixture.create();
     const receiver = await new Receiver().start();
     cleanup.push(() => receiver.stop());
-    hub.push(hub.topic(), receiver.url, { types: ['go.id.kota.kelahiran.dicatat'], subjectPrefixes: ['kec-01/'] });
+    hub.push(hub.topic(), receiver.url, {
+      types: ['go.id.kota.kelahiran.dicatat'],
+      subjectPrefixes: ['kec-01/'],
+    });
     const broker = await buildTestBroker(hub);
     cleanup.push(() => broker.close());
     const token = await hub.token();
     await publish(broker, token, event('f-1', { subject: 'kec-01/a' }));
     await publish(broker, token, event('f-2', { subject: 'kec-02/a' }));
-    await publish(broker, token, event('f-3', { subject: 'kec-01/b', type: 'go.id.kota.kelahiran.dikoreksi' }));
+    await publish(
+      broker,
+      token,
+      event('f-3', { subject: 'kec-01/b', type: 'go.id.kota.kelahiran.dikoreksi' }),
+    );
     await publish(broker, token, event('f-4'));
     await receiver.waitFor(1);
     await sleep(400);

@@ -1,7 +1,13 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { createEvidenceLog, createInstanceId } from '@spl/evidence-log';
 import { Redis } from 'ioredis';
 import { buildApp } from './app.js';
+import { createPublishRecorder } from './evidence/event-evidence.js';
 import { readMaxmemoryPolicy } from './observability/redis-policy.js';
 import { readConfigOrExit } from './process-setup.js';
+import { createRedisKeys } from './redis-keys.js';
+import { createEventUsage } from './usage/event-usage.js';
 
 /** The publish API process (port SPL_BROKER_PORT). Delivery runs in worker.ts. */
 async function main(): Promise<void> {
@@ -10,7 +16,29 @@ async function main(): Promise<void> {
   redis.on('error', () => {}); // reported by /readyz; ioredis reconnects on its own
 
   let policy: string | null = null;
-  const { app, runtime } = await buildApp({ config, redis, secretBox: null, maxmemoryPolicy: () => policy });
+  let log: { warn: (obj: object, msg: string) => void } | undefined;
+  // One evidence chain per process (issue 3 §10), and per-minute usage records (issue 4 §6).
+  const evidence = createEvidenceLog({
+    dir: join(config.SPL_DATA_DIR, 'broker', 'evidence'),
+    instanceId: createInstanceId(hostname()),
+    checkpointEvery: config.SPL_EVIDENCE_CHECKPOINT_EVERY,
+    checkpointSeconds: config.SPL_EVIDENCE_CHECKPOINT_SECONDS,
+    onError: (err) =>
+      log?.warn({ err: { message: err.message } }, 'evidence log write failed; lines kept for retry'),
+  });
+  const usage = createEventUsage({
+    redis,
+    stream: createRedisKeys(config.SPL_REDIS_PREFIX).usageStream,
+    onError: (err) => log?.warn({ err }, 'usage flush failed; records kept for retry'),
+  });
+  const { app, runtime } = await buildApp({
+    config,
+    redis,
+    secretBox: null,
+    maxmemoryPolicy: () => policy,
+    observer: createPublishRecorder({ evidence, usage }),
+  });
+  log = app.log;
 
   let closing = false;
   const close = async (signal: string) => {
@@ -18,6 +46,8 @@ async function main(): Promise<void> {
     closing = true;
     app.log.info({ signal }, 'shutting down');
     await app.close().catch((err) => app.log.error({ err }, 'closing http failed'));
+    await usage.close().catch((err) => app.log.error({ err }, 'usage flush on close failed'));
+    await evidence.close().catch((err) => app.log.error({ err }, 'closing the evidence log failed'));
     await redis.quit().catch(() => redis.disconnect());
     process.exit(0);
   };

@@ -1,7 +1,14 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { createEvidenceLog, createInstanceId } from '@spl/evidence-log';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { createDeliveryRecorder } from './evidence/event-evidence.js';
 import { readMaxmemoryPolicy } from './observability/redis-policy.js';
 import { openSecretBox, readConfigOrExit } from './process-setup.js';
+import { createRedisKeys } from './redis-keys.js';
+import type { TopicTable } from './snapshot/topic-table.js';
+import { createEventUsage } from './usage/event-usage.js';
 import { buildWorker } from './worker-app.js';
 
 /** The delivery worker process. Run several for more throughput: BullMQ shares the jobs. */
@@ -16,6 +23,20 @@ async function main(): Promise<void> {
   bullConnection.on('error', () => {});
 
   let policy: string | null = null;
+  const evidence = createEvidenceLog({
+    dir: join(config.SPL_DATA_DIR, 'broker-worker', 'evidence'),
+    instanceId: createInstanceId(hostname()),
+    checkpointEvery: config.SPL_EVIDENCE_CHECKPOINT_EVERY,
+    checkpointSeconds: config.SPL_EVIDENCE_CHECKPOINT_SECONDS,
+    onError: (err) =>
+      log.warn({ err: { message: err.message } }, 'evidence log write failed; lines kept for retry'),
+  });
+  const usage = createEventUsage({
+    redis,
+    stream: createRedisKeys(config.SPL_REDIS_PREFIX).usageStream,
+    onError: (err) => log.warn({ err }, 'usage flush failed; records kept for retry'),
+  });
+  let table: () => TopicTable | null = () => null;
   const worker = await buildWorker({
     config,
     redis,
@@ -23,7 +44,9 @@ async function main(): Promise<void> {
     secretBox,
     log,
     maxmemoryPolicy: () => policy,
+    observer: createDeliveryRecorder({ evidence, usage, table: () => table() }),
   });
+  table = worker.runtime.table;
 
   let closing = false;
   const close = async (signal: string) => {
@@ -31,6 +54,8 @@ async function main(): Promise<void> {
     closing = true;
     log.info({ signal }, 'shutting down');
     await worker.close();
+    await usage.close().catch((err) => log.error({ err }, 'usage flush on close failed'));
+    await evidence.close().catch((err) => log.error({ err }, 'closing the evidence log failed'));
     await bullConnection.quit().catch(() => bullConnection.disconnect());
     await redis.quit().catch(() => redis.disconnect());
     process.exit(0);

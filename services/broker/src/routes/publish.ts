@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { authenticate } from '../auth/authenticate.js';
@@ -28,6 +29,8 @@ export interface PublishObserver {
     requestId: string;
     eventKey: string | null;
     type: string | null;
+    /** SHA-256 (hex) of the request body, for the evidence log; null when refused before reading it. */
+    bodyDigest: string | null;
   }): void;
 }
 
@@ -91,6 +94,7 @@ export async function publishRoutes(
     outcome: PublishOutcome,
     eventKey: string | null,
     type: string | null,
+    body: Buffer | null = null,
   ) => {
     const ctx = request.publish;
     if (!ctx || !opts.observer) return;
@@ -102,6 +106,7 @@ export async function publishRoutes(
       requestId: request.id,
       eventKey,
       type,
+      bodyDigest: body ? createHash('sha256').update(body).digest('hex') : null,
     });
   };
 
@@ -163,7 +168,7 @@ export async function publishRoutes(
         );
       }
       const result = await opts.publisher.publish(topic, applicationId, event);
-      report(request, result.isDuplicate ? 'duplicate' : 'accepted', result.key, event.type);
+      report(request, result.isDuplicate ? 'duplicate' : 'accepted', result.key, event.type, body);
       return reply.code(202).send({ id: event.id, source: event.source, duplicate: result.isDuplicate });
     },
   );

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HubFixture } from '../helpers/hub-fixture.js';
 import { Receiver, sleep } from '../helpers/receiver.js';
 import { buildTestBroker } from '../helpers/test-broker.js';

@@ -36,7 +36,13 @@ describe('Redis with appendfsync always, killed and restarted mid-stream', () =>
           const res = await fetch(url, {
             method: 'POST',
             headers: { 'content-type': 'application/cloudevents+json', authorization: `Bearer ${token}` },
-            body: JSON.stringify({ specversion: '1.0', id, source: '/s', type: 't', data: { nik: '3171000000000001', name: 'x' } }),
+            body: JSON.stringify({
+              specversion: '1.0',
+              id,
+              source: '/s',
+              type: 't',
+              data: { nik: '3171000000000001', name: 'x' },
+            }),
             signal: AbortSignal.timeout(5_000),
           });
           if (res.status === 202) accepted.add(id);

@@ -32,7 +32,13 @@ describe('two delivery workers on one Redis', () => {
         const res = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/cloudevents+json', authorization: `Bearer ${token}` },
-          body: JSON.stringify({ specversion: '1.0', id, source: '/s', type: 't', data: { nik: '3171000000000001', name: 'x' } }),
+          body: JSON.stringify({
+            specversion: '1.0',
+            id,
+            source: '/s',
+            type: 't',
+            data: { nik: '3171000000000001', name: 'x' },
+          }),
         });
         expect(res.status).toBe(202);
       }
@@ -41,7 +47,11 @@ describe('two delivery workers on one Redis', () => {
     for (const r of receivers) await r.waitFor(EVENTS, 30_000);
     await sleep(500);
     const firstDelivered = Number(
-      ((await broker.worker!.metrics.getSingleMetricAsString('spl_broker_deliveries_total')).match(/ \d+$/gm) ?? [])
+      (
+        (await broker.worker!.metrics.getSingleMetricAsString('spl_broker_deliveries_total')).match(
+          / \d+$/gm,
+        ) ?? []
+      )
         .map(Number)
         .reduce((a, b) => a + b, 0),
     );

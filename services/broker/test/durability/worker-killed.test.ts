@@ -26,7 +26,11 @@ describe('a delivery worker killed mid-stream', () => {
     receiver = await new Receiver().start();
     hub.push(hub.topic(), receiver.url);
     broker = await buildTestBroker(hub, { worker: false });
-    const env = testEnv({ prefix: broker.prefix, dataDir: broker.dataDir, snapshotFile: broker.snapshotFile });
+    const env = testEnv({
+      prefix: broker.prefix,
+      dataDir: broker.dataDir,
+      snapshotFile: broker.snapshotFile,
+    });
     children.push(spawnWorker(env));
     const token = await hub.token();
     const url = `${broker.url}/v1/topics/disdukcapil/kelahiran/events`;
@@ -39,7 +43,13 @@ describe('a delivery worker killed mid-stream', () => {
         const res = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/cloudevents+json', authorization: `Bearer ${token}` },
-          body: JSON.stringify({ specversion: '1.0', id, source: '/s', type: 't', data: { nik: '3171000000000001', name: 'x' } }),
+          body: JSON.stringify({
+            specversion: '1.0',
+            id,
+            source: '/s',
+            type: 't',
+            data: { nik: '3171000000000001', name: 'x' },
+          }),
         });
         if (res.status === 202) accepted.add(id);
         else await sleep(10);

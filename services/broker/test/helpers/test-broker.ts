@@ -7,6 +7,8 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { type BrokerApp, buildApp } from '../../src/app.js';
 import { type BrokerConfig, loadBrokerConfig } from '../../src/config.js';
+import type { DeliveryObserver } from '../../src/delivery/delivery-workers.js';
+import type { PublishObserver } from '../../src/routes/publish.js';
 import { type BrokerWorker, buildWorker } from '../../src/worker-app.js';
 import { type HubFixture, MASTER_KEY, TEST_AUDIENCE, TEST_ISSUER } from './hub-fixture.js';
 
@@ -56,7 +58,13 @@ export interface TestBroker {
  */
 export async function buildTestBroker(
   hub: HubFixture,
-  options: { env?: Record<string, string>; worker?: boolean; redisUrl?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    worker?: boolean;
+    redisUrl?: string;
+    apiObserver?: PublishObserver;
+    workerObserver?: DeliveryObserver;
+  } = {},
 ): Promise<TestBroker> {
   const prefix = `test-${randomBytes(5).toString('hex')}`;
   const dataDir = await mkdtemp(join(tmpdir(), 'spl-broker-'));
@@ -71,7 +79,13 @@ export async function buildTestBroker(
   redis.on('error', () => {});
   const bullConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   bullConnection.on('error', () => {});
-  const api = await buildApp({ config, redis, secretBox: null, logger: false });
+  const api = await buildApp({
+    config,
+    redis,
+    secretBox: null,
+    logger: false,
+    ...(options.apiObserver ? { observer: options.apiObserver } : {}),
+  });
   const url = await api.app.listen({ host: '127.0.0.1', port: 0 });
   const workers: BrokerWorker[] = [];
   const startWorker = async () => {
@@ -81,6 +95,7 @@ export async function buildTestBroker(
       bullConnection,
       secretBox: createSecretBox(MASTER_KEY),
       log: pino({ level: 'silent' }),
+      ...(options.workerObserver ? { observer: options.workerObserver } : {}),
     });
     await w.start();
     workers.push(w);

@@ -21,6 +21,7 @@ import { createPullStore } from './pull/pull-store.js';
 import { createRedisKeys } from './redis-keys.js';
 import { healthRoutes } from './routes/health.js';
 import { createSnapshotRuntime, type SnapshotRuntime } from './snapshot/snapshot-runtime.js';
+import type { TopicTable } from './snapshot/topic-table.js';
 
 export interface WorkerDeps {
   config: BrokerConfig;
@@ -88,7 +89,8 @@ export async function buildWorker(deps: WorkerDeps): Promise<BrokerWorker> {
       for (const sub of table.pushSubscriptions())
         if (sub.problem)
           log.error({ subscription: sub.id, problem: sub.problem }, 'subscription cannot be pushed');
-      workers?.reconcile(table);
+      if (workers) workers.reconcile(table);
+      else if (isStarted) startWorkers(table);
     },
     onError: (err) => log.warn({ err: { message: err.message } }, 'snapshot trouble'),
   });
@@ -130,6 +132,37 @@ export async function buildWorker(deps: WorkerDeps): Promise<BrokerWorker> {
   });
 
   let isClosed = false;
+  let isStarted = false;
+  function startWorkers(table: TopicTable): void {
+    if (isClosed) return;
+    workers = createDeliveryWorkers({
+      connection: deps.bullConnection,
+      redis,
+      keys,
+      table: runtime.table,
+      sender,
+      schedule: createRetrySchedule({
+        attempts: config.SPL_BROKER_RETRY_ATTEMPTS,
+        baseMs: config.SPL_BROKER_RETRY_BASE_MS,
+        maxMs: config.SPL_BROKER_RETRY_MAX_MS,
+      }),
+      circuits: createSubscriptionCircuits({
+        failureThreshold: config.SPL_BROKER_CIRCUIT_FAILURES,
+        openMs: config.SPL_BROKER_CIRCUIT_OPEN_SECONDS * 1000,
+      }),
+      pull: createPullStore({ redis, keys, maxPerSubscription: config.SPL_BROKER_PULL_MAX }),
+      suspender,
+      concurrency: config.SPL_BROKER_CONCURRENCY,
+      retryConcurrency: config.SPL_BROKER_RETRY_CONCURRENCY,
+      maxInFlightPerSubscription: config.SPL_BROKER_SUBSCRIPTION_IN_FLIGHT,
+      lockMs: config.SPL_BROKER_LOCK_MS,
+      deadLetterMax: config.SPL_BROKER_DEAD_LETTER_MAX,
+      suspendAfterMs: config.SPL_BROKER_SUSPEND_AFTER_SECONDS * 1000,
+      observer,
+      onError: (err, context) => log.warn({ err: { message: err.message }, context }, 'delivery trouble'),
+    });
+    workers.reconcile(table);
+  }
   return {
     runtime,
     get workers() {
@@ -139,36 +172,12 @@ export async function buildWorker(deps: WorkerDeps): Promise<BrokerWorker> {
     metrics,
     app,
     async start() {
-      // The snapshot first, so the first job finds its subscriptions.
+      isStarted = true;
+      // The snapshot first: workers take no job before they know the subscriptions, so an
+      // event is never failed for want of a snapshot. Without one yet, they start when it comes.
       await runtime.start();
-      workers = createDeliveryWorkers({
-        connection: deps.bullConnection,
-        redis,
-        keys,
-        table: runtime.table,
-        sender,
-        schedule: createRetrySchedule({
-          attempts: config.SPL_BROKER_RETRY_ATTEMPTS,
-          baseMs: config.SPL_BROKER_RETRY_BASE_MS,
-          maxMs: config.SPL_BROKER_RETRY_MAX_MS,
-        }),
-        circuits: createSubscriptionCircuits({
-          failureThreshold: config.SPL_BROKER_CIRCUIT_FAILURES,
-          openMs: config.SPL_BROKER_CIRCUIT_OPEN_SECONDS * 1000,
-        }),
-        pull: createPullStore({ redis, keys, maxPerSubscription: config.SPL_BROKER_PULL_MAX }),
-        suspender,
-        concurrency: config.SPL_BROKER_CONCURRENCY,
-        retryConcurrency: config.SPL_BROKER_RETRY_CONCURRENCY,
-        maxInFlightPerSubscription: config.SPL_BROKER_SUBSCRIPTION_IN_FLIGHT,
-        lockMs: config.SPL_BROKER_LOCK_MS,
-        deadLetterMax: config.SPL_BROKER_DEAD_LETTER_MAX,
-        suspendAfterMs: config.SPL_BROKER_SUSPEND_AFTER_SECONDS * 1000,
-        observer,
-        onError: (err, context) => log.warn({ err: { message: err.message }, context }, 'delivery trouble'),
-      });
       const table = runtime.table();
-      if (table) workers.reconcile(table);
+      if (table && !workers) startWorkers(table);
     },
     async close() {
       if (isClosed) return;

@@ -35,7 +35,7 @@ class DeliveryFailedError extends Error {
 
 /** Member of the handed-over set for the topic stream write. */
 const STREAM_MEMBER = '~stream';
-/** How long a job's handed-over set is kept (a re-run after that is not expected). */
+/** How long the handed-over set of a job that failed is kept for its re-run. */
 const HANDED_TTL_SECONDS = 86_400;
 /** How often `disabled` and `failing-since` are read back from Redis. */
 const STATE_REFRESH_MS = 1_000;
@@ -228,10 +228,16 @@ export function createDeliveryWorkers(options: DeliveryWorkersOptions): Delivery
       work.push(serve(sub, data).then(() => void mark(sub.id)));
     }
     const settled = await Promise.allSettled(work);
-    marks.push(redis.expire(handedKey, HANDED_TTL_SECONDS));
     await Promise.allSettled(marks);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw failed.reason; // BullMQ runs the job again; the handed-over set skips the rest
+    if (failed) {
+      // BullMQ runs the job again; the handed-over set makes it skip what is done.
+      await redis.expire(handedKey, HANDED_TTL_SECONDS).catch(() => {});
+      throw failed.reason;
+    }
+    // Done: the set is not needed any more (only a crash between here and BullMQ marking the
+    // job completed would re-run it in full — a handful of duplicates, never a loss).
+    await redis.del(handedKey);
     return 'done';
   };
 

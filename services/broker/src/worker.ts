@@ -71,8 +71,16 @@ async function main(): Promise<void> {
     );
   await worker.start();
   if (config.SPL_BROKER_WORKER_PORT >= 0) {
-    const address = await worker.app.listen({ host: config.SPL_HOST, port: config.SPL_BROKER_WORKER_PORT });
-    log.info({ address }, 'worker metrics and probes listening');
+    // A second worker on one host with the same port still delivers; it only has no probes.
+    await worker.app
+      .listen({ host: config.SPL_HOST, port: config.SPL_BROKER_WORKER_PORT })
+      .then((address) => log.info({ address }, 'worker metrics and probes listening'))
+      .catch((err: Error) =>
+        log.warn(
+          { err: { message: err.message } },
+          'worker probes and metrics not served (set SPL_BROKER_WORKER_PORT=0 for any free port)',
+        ),
+      );
   }
   const status = worker.runtime.status();
   log.info(

@@ -145,11 +145,14 @@ export async function publishRoutes(
             `the event is larger than the ${topic.limits.maxEventBytes} bytes accepted`,
           );
       },
-      onError: async (request, reply) => {
-        const status = reply.statusCode;
+      // Runs before the problem+json handler sets the status: judge by the error itself.
+      onError: async (request, _reply, error) => {
+        const err = error as { code?: string; status?: number; statusCode?: number };
+        const status = err.status ?? err.statusCode ?? 500;
         const outcome =
-          OUTCOME_BY_STATUS[status] ??
-          (status === 503 ? 'backlog' : status >= 500 ? 'unavailable' : 'invalid');
+          err.code === 'SPL_BACKLOG_FULL'
+            ? 'backlog'
+            : (OUTCOME_BY_STATUS[status] ?? (status >= 500 ? 'unavailable' : 'invalid'));
         report(request, outcome, null, null);
       },
     },

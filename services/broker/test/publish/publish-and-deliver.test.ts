@@ -202,8 +202,15 @@ describe('publishing a CloudEvent and receiving it as a signed webhook', () => {
     expect(docs.openapi).toMatch(/^3\.1\./);
     expect(Object.keys(docs.paths)).toContain('/v1/topics/{org}/{topic}/events');
     const metrics = await (await fetch(`${broker.url}/metrics`)).text();
-    expect(metrics).toContain('spl_broker_events_published_total');
+    expect(metrics).toMatch(/spl_broker_events_published_total\{[^}]*outcome="accepted"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/spl_broker_events_published_total\{[^}]*outcome="duplicate"[^}]*\} 1/);
+    expect(metrics).toMatch(/spl_broker_events_published_total\{[^}]*outcome="invalid"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/spl_broker_events_published_total\{[^}]*outcome="too-large"[^}]*\} 2/);
+    expect(metrics).toMatch(/spl_broker_events_published_total\{[^}]*outcome="forbidden"[^}]*\} 1/);
     const workerMetrics = await broker.worker!.metrics.metrics();
+    expect(workerMetrics).toContain('spl_broker_publish_to_delivery_seconds_bucket');
+    expect(workerMetrics).toMatch(/spl_broker_webhook_responses_total\{[^}]*status="204"/);
+    expect(workerMetrics).toMatch(/spl_broker_queue_depth\{[^}]*queue="deliver"/);
     expect(workerMetrics).toMatch(
       new RegExp(`spl_broker_deliveries_total\\{[^}]*subscription="${subscriptionId}"`),
     );

@@ -104,7 +104,9 @@ export function createEventPublisher(input: {
         job = await queue.add('event', data, {
           jobId,
           ...(window > 0 ? { deduplication: { id: `${topic.id}-${key}`, ttl: window * 1000 } } : {}),
-          attempts: 5,
+          // A first-attempt job fails only when Redis does (a POST failure goes to the retry
+          // queue): 10 runs, 1 s doubling, ride out about 17 minutes of Redis trouble.
+          attempts: 10,
           backoff: { type: 'exponential', delay: 1000 },
           removeOnComplete: { count: input.keepCompleted },
           removeOnFail: { count: 10_000 },

@@ -21,7 +21,12 @@ describe('two delivery workers on one Redis', () => {
       receivers.push(r);
       hub.push(topic, r.url);
     }
-    broker = await buildTestBroker(hub);
+    // A 30 s lock: this test is about sharing without a crash. With the 2 s lock the other
+    // tests use for quick recovery, a worker starved of CPU for over a second (this file runs
+    // beside others on shared cores) misses a lock renewal, BullMQ declares its job stalled and
+    // the other worker runs it again while the first is still POSTing — a duplicate. See
+    // docs/broker.md on SPL_BROKER_LOCK_MS.
+    broker = await buildTestBroker(hub, { env: { SPL_BROKER_LOCK_MS: '30000' } });
     const second = await broker.startWorker();
     const token = await hub.token();
     const url = `${broker.url}/v1/topics/disdukcapil/kelahiran/events`;

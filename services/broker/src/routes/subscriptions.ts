@@ -9,7 +9,7 @@ import type { EventJobData } from '../events/event-job.js';
 import type { PullStore } from '../pull/pull-store.js';
 import type { BrokerRedisKeys } from '../redis-keys.js';
 import type { SnapshotRuntime } from '../snapshot/snapshot-runtime.js';
-import type { CompiledSubscription } from '../snapshot/topic-table.js';
+import { type CompiledSubscription, matchesFilter } from '../snapshot/topic-table.js';
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 const CloudEventJson = Type.Record(Type.String(), Type.Unknown(), {
@@ -154,6 +154,7 @@ export async function subscriptionRoutes(
       let replayed = 0;
       for (const [, fields] of entries) {
         const data = JSON.parse(fields[1]!) as EventJobData;
+        if (!matchesFilter(sub, data.ty, data.su)) continue;
         if (sub.mode === 'pull') await opts.pull.store(sub.id, data);
         else
           await opts.queues.enqueue(

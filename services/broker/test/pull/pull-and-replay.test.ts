@@ -119,7 +119,7 @@ describe('pull subscriptions, replay, filters and back-pressure', () => {
     const hub = await HubFixture.create();
     const receiver = await new Receiver().start();
     cleanup.push(() => receiver.stop());
-    hub.push(hub.topic(), receiver.url, {
+    const { sub } = hub.push(hub.topic(), receiver.url, {
       types: ['go.id.kota.kelahiran.dicatat'],
       subjectPrefixes: ['kec-01/'],
     });
@@ -137,6 +137,14 @@ describe('pull subscriptions, replay, filters and back-pressure', () => {
     await receiver.waitFor(1);
     await sleep(400);
     expect(receiver.received.map((r) => (JSON.parse(r.body) as { id: string }).id)).toEqual(['f-1']);
+    // A replay applies the same filters.
+    const subscriber = await hub.token('faskes-client', 'dinkes');
+    const r = await call(broker, subscriber, `/v1/subscriptions/${sub.id}/replay`, {
+      from: '2020-01-01T00:00:00Z',
+    });
+    expect(r.body).toMatchObject({ replayed: 1 });
+    await receiver.waitFor(2);
+    expect((JSON.parse(receiver.received[1]!.body) as { id: string }).id).toBe('f-1');
   });
 
   it('answers 429 with Retry-After past the publisher limit', async () => {

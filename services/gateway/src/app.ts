@@ -1,4 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { createEgressPolicy } from '@spl/egress';
 import { createMetricsRegistry, metricsPlugin, type Registry } from '@spl/metrics';
 import { openapiDocsPlugin } from '@spl/openapi-docs';
 import { problemPlugin, problemType, sendProblem } from '@spl/problem';
@@ -14,7 +15,6 @@ import { oauthPassthroughRoutes } from './routes/oauth-passthrough.js';
 import { proxyRoutes } from './routes/proxy.js';
 import { createSnapshotRuntime, type SnapshotRuntime } from './snapshot/snapshot-runtime.js';
 import { createBackendIdentity } from './upstream/backend-identity.js';
-import { createEgressPolicy } from '@spl/egress';
 import { createForwarder } from './upstream/forward.js';
 import { createUpstreamPools, type UpstreamPools } from './upstream/upstream-pools.js';
 

@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { createEgressPolicy, EgressConfigError } from '@spl/egress';
 import { ConfigError } from '@spl/env-config';
 import { createMetricsRegistry } from '@spl/metrics';
 import { createSecretBox, parseMasterKey, type SecretBox } from '@spl/secret-box';
@@ -11,7 +12,6 @@ import { type GatewayConfig, GatewayConfigError, loadGatewayConfig, productionPr
 import { createEvidenceLog, createInstanceId, installEvidence } from './evidence/index.js';
 import { createRedisKeys } from './redis-keys.js';
 import { createStandardPolicies } from './standard-policies.js';
-import { createEgressPolicy, EgressConfigError } from '@spl/egress';
 import { installUsage } from './usage/install-usage.js';
 import { createUsageAggregator } from './usage/usage-aggregator.js';
 

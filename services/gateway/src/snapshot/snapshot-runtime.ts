@@ -13,7 +13,6 @@ import type { GatewayObserver } from '../pipeline.js';
 import { createRedisKeys } from '../redis-keys.js';
 import { compileRouteTable, type RouteTable, type RouteTableDeps } from '../routing/route-table.js';
 
-
 export interface SnapshotStatus {
   isLoaded: boolean;
   source: 'registry' | 'disk' | 'file' | null;

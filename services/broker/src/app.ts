@@ -3,6 +3,7 @@ import { createMetricsRegistry, metricsPlugin, type Registry } from '@spl/metric
 import { openapiDocsPlugin } from '@spl/openapi-docs';
 import { problemPlugin, problemType, sendProblem } from '@spl/problem';
 import type { SecretBox } from '@spl/secret-box';
+import type { FederatedVerifier } from '@spl/token';
 import { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -29,6 +30,8 @@ export interface BrokerDeps {
   metrics?: Registry;
   /** Usage records and the evidence log (server.ts); metrics are always recorded. */
   observer?: PublishObserver;
+  /** Trusted issuers' tokens; absent, only the hub's own tokens are accepted (server.ts builds it). */
+  federated?: FederatedVerifier | null;
   /** `maxmemory-policy` as read at start-up, for /readyz. */
   maxmemoryPolicy?: () => string | null;
 }
@@ -55,6 +58,7 @@ export async function buildApp(deps: BrokerDeps): Promise<BrokerApp> {
     config,
     dataSubdir: 'broker',
     secretBox: null, // the publish API never signs: secrets stay sealed in this process
+    federated: deps.federated ?? null,
     redis,
     fetch: deps.fetch,
     onError: (err) => log?.warn({ err: { message: err.message } }, 'snapshot trouble'),

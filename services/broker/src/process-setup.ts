@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createEgressPolicy, EgressConfigError } from '@spl/egress';
 import { ConfigError } from '@spl/env-config';
 import { createSecretBox, parseMasterKey, type SecretBox } from '@spl/secret-box';
 import { type BrokerConfig, BrokerConfigError, loadBrokerConfig, productionProblems } from './config.js';
@@ -16,6 +17,12 @@ export function readConfigOrExit(processName: string): BrokerConfig {
     config = loadBrokerConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof BrokerConfigError) fail(processName, err.message);
+    throw err;
+  }
+  try {
+    createEgressPolicy(config.SPL_EGRESS_ALLOW);
+  } catch (err) {
+    if (err instanceof EgressConfigError) fail(processName, err.message);
     throw err;
   }
   const problems = productionProblems(config);

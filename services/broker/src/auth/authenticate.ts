@@ -1,4 +1,4 @@
-import { TokenError } from '@spl/token';
+import { FederationError, TokenError } from '@spl/token';
 import { errors } from '../errors.js';
 import type { Publisher, TopicTable } from '../snapshot/topic-table.js';
 
@@ -19,8 +19,9 @@ export function invalidToken(detail: string) {
 const caches = new WeakMap<TopicTable, Map<string, Publisher>>();
 
 /**
- * The application a hub access token names (RFC 9068, verified against the snapshot's hub
- * keys). Federated issuers' tokens are not accepted by the broker yet (docs/broker.md).
+ * The application a bearer token names: a hub access token (RFC 9068, verified against the
+ * snapshot's hub keys) or a trusted issuer's token (national SPLP, another hub; verified by
+ * @spl/token's federated verifier against that issuer's JWKS).
  */
 export async function authenticate(table: TopicTable, header: string | undefined): Promise<Publisher> {
   const match = header ? BEARER.exec(header) : null;
@@ -41,7 +42,7 @@ export async function authenticate(table: TopicTable, header: string | undefined
     cache.set(token, publisher);
     return publisher;
   } catch (err) {
-    if (err instanceof TokenError) throw invalidToken(err.message);
+    if (err instanceof TokenError || err instanceof FederationError) throw invalidToken(err.message);
     throw invalidToken('token is malformed');
   }
 }

@@ -8,6 +8,7 @@ import {
   type Snapshot,
   type SnapshotClient,
 } from '@spl/snapshot';
+import type { FederatedVerifier } from '@spl/token';
 import type { Redis } from 'ioredis';
 import type { BrokerConfig } from '../config.js';
 import { createRedisKeys } from '../redis-keys.js';
@@ -42,6 +43,8 @@ export function createSnapshotRuntime(input: {
   /** `broker` for the publish API, `broker-worker` for the worker: each keeps its own copy. */
   dataSubdir: string;
   secretBox: SecretBox | null;
+  /** Verifies trusted issuers' tokens; given each snapshot's issuers and applications. */
+  federated?: FederatedVerifier | null;
   redis?: Redis | undefined;
   fetch?: typeof globalThis.fetch | undefined;
   onTable?: (table: TopicTable) => void;
@@ -53,10 +56,12 @@ export function createSnapshotRuntime(input: {
   let fileError: string | null = null;
 
   const apply = (snapshot: Snapshot, from: 'registry' | 'disk' | 'file') => {
+    input.federated?.update(snapshot.trustedIssuers, snapshot.applications);
     const table = compileTopicTable(snapshot, current, {
       issuer: config.publicUrl,
       audience: config.SPL_TOKEN_AUDIENCE,
       secretBox: input.secretBox,
+      federated: input.federated ?? null,
     });
     current = table;
     source = from;

@@ -5,9 +5,10 @@ import {
   type SnapshotTopicSubscription,
   webhookSecretContext,
 } from '@spl/snapshot';
-import { createAccessTokenVerifier } from '@spl/token';
+import { createAccessTokenVerifier, type FederatedVerifier, TokenError } from '@spl/token';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { decodeJwt } from 'jose';
 
 // ajv-formats is CommonJS: its default export is the function under ESM interop.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
@@ -92,7 +93,13 @@ export function decodeWebhookSecret(secret: string): Buffer {
 export function compileTopicTable(
   snapshot: Snapshot,
   previous: TopicTable | null,
-  deps: { issuer: string; audience: string; secretBox: SecretBox | null },
+  deps: {
+    issuer: string;
+    audience: string;
+    secretBox: SecretBox | null;
+    /** Trusted issuers' tokens (national SPLP, other hubs); updated by the runtime per snapshot. */
+    federated?: FederatedVerifier | null;
+  },
 ): TopicTable {
   const validators = new Map<string, ValidateFunction>();
   let ajv: Ajv2020 | null = null;
@@ -145,6 +152,7 @@ export function compileTopicTable(
     audience: deps.audience,
     algorithms: HUB_ALGORITHMS,
   });
+  const trustedIssuers = new Set(snapshot.trustedIssuers.map((t) => t.issuer));
   const applications = new Map<string, { id: string; org: string }>();
   for (const app of snapshot.applications)
     for (const clientId of app.clientIds) applications.set(clientId, { id: app.id, org: app.org });
@@ -158,6 +166,21 @@ export function compileTopicTable(
     subscription: (id) => subscriptions.get(id),
     pushSubscriptions: () => push,
     async verifyToken(token) {
+      let iss: unknown;
+      try {
+        iss = decodeJwt(token).iss;
+      } catch {
+        throw new TokenError('malformed', 'token is malformed');
+      }
+      if (iss !== deps.issuer && typeof iss === 'string' && trustedIssuers.has(iss) && deps.federated) {
+        const identity = await deps.federated.verify(token, iss);
+        return {
+          applicationId: identity.applicationId,
+          org: identity.org,
+          clientId: identity.clientId,
+          expiresAt: identity.exp,
+        };
+      }
       const claims = await verifier.verify(token);
       const app = applications.get(claims.client_id);
       return {

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecretBox } from '@spl/secret-box';
+import type { FederatedVerifier } from '@spl/token';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { type BrokerApp, buildApp } from '../../src/app.js';
@@ -63,6 +64,7 @@ export async function buildTestBroker(
     worker?: boolean;
     redisUrl?: string;
     apiObserver?: PublishObserver;
+    federated?: FederatedVerifier;
     workerObserver?: DeliveryObserver;
   } = {},
 ): Promise<TestBroker> {
@@ -85,6 +87,7 @@ export async function buildTestBroker(
     secretBox: null,
     logger: false,
     ...(options.apiObserver ? { observer: options.apiObserver } : {}),
+    ...(options.federated ? { federated: options.federated } : {}),
   });
   const url = await api.app.listen({ host: '127.0.0.1', port: 0 });
   const workers: BrokerWorker[] = [];

@@ -83,7 +83,8 @@ export function createWebhookSender(input: {
             'user-agent': 'spl-broker',
           },
           body,
-          signal: AbortSignal.timeout(input.timeoutMs),
+          // The Agent's connect, headers and body timeouts bound the attempt: no AbortSignal
+          // and timer per POST on the hot path.
         });
         await res.body.dump();
         const ok = res.statusCode >= 200 && res.statusCode < 300;

@@ -1,4 +1,5 @@
 export { checkSnapshot, parseSnapshot, parseSnapshotNotice, SnapshotFormatError } from './parse-snapshot.js';
+export { createRegistryTokenSource, RegistryTokenError } from './registry-token.js';
 export {
   createSnapshotClient,
   SNAPSHOT_FILE,
@@ -30,4 +31,3 @@ export {
   upstreamSecretContext,
   webhookSecretContext,
 } from './snapshot-schema.js';
-export { createRegistryTokenSource, RegistryTokenError } from './registry-token.js';

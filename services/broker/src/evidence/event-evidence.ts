@@ -48,6 +48,27 @@ export function createPublishRecorder(input: {
   };
 }
 
+// Per event and per URL, not per attempt: a job's data object is shared by its subscriptions.
+const eventDigests = new WeakMap<object, string>();
+const urlDigests = new Map<string, string>();
+const digestOfEvent = (data: { ce: string }) => {
+  let d = eventDigests.get(data);
+  if (!d) {
+    d = sha256(data.ce);
+    eventDigests.set(data, d);
+  }
+  return d;
+};
+const digestOfUrl = (url: string) => {
+  let d = urlDigests.get(url);
+  if (!d) {
+    if (urlDigests.size > 10_000) urlDigests.clear();
+    d = sha256(url);
+    urlDigests.set(url, d);
+  }
+  return d;
+};
+
 export function createDeliveryRecorder(input: {
   evidence: EvidenceLog | null;
   usage: EventUsage | null;
@@ -71,8 +92,8 @@ export function createDeliveryRecorder(input: {
         application: sub.applicationId,
         method: 'DELIVER',
         status: result.status,
-        urlDigest: sha256(sub.url ?? ''),
-        requestDigest: sha256(data.ce),
+        urlDigest: digestOfUrl(sub.url ?? ''),
+        requestDigest: digestOfEvent(data),
         responseDigest: null,
         responseDigestReason: 'not-kept',
       });

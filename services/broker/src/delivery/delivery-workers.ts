@@ -37,6 +37,8 @@ class DeliveryFailedError extends Error {
 const STREAM_MEMBER = '~stream';
 /** How long the handed-over set of a job that failed is kept for its re-run. */
 const HANDED_TTL_SECONDS = 86_400;
+/** How long the set of a completed job is kept (well past the stalled-job recovery window). */
+const HANDED_DONE_TTL_SECONDS = 120;
 /** How often `disabled` and `failing-since` are read back from Redis. */
 const STATE_REFRESH_MS = 1_000;
 
@@ -235,9 +237,9 @@ export function createDeliveryWorkers(options: DeliveryWorkersOptions): Delivery
       await redis.expire(handedKey, HANDED_TTL_SECONDS).catch(() => {});
       throw failed.reason;
     }
-    // Done: the set is not needed any more (only a crash between here and BullMQ marking the
-    // job completed would re-run it in full — a handful of duplicates, never a loss).
-    await redis.del(handedKey);
+    // Done. The set is kept a little longer, not deleted: a crash between here and BullMQ
+    // marking the job completed re-runs it within about 2 × the lock, and then skips all.
+    await redis.expire(handedKey, HANDED_DONE_TTL_SECONDS);
     return 'done';
   };
 

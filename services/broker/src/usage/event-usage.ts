@@ -10,9 +10,8 @@ import type { Redis } from 'ioredis';
  * The record is the gateway's wire shape v1 (services/registry/src/usage/usage-record.ts),
  * extended compatibly: `routeId` is the topic id, `api` the topic slug, `version` is
  * `events`, `statusClass` stands for the outcome's class (2xx accepted or delivered, 4xx
- * refused, 5xx failed), and two extra members — `kind: "event"` and `outcome` — say what it
- * is. The registry's schema allows extra members, so it ingests these today and can tell
- * events from calls once it reads `kind`. The record id is unique per process start,
+ * refused, 5xx failed), and two optional members of the shared shape — `kind: "event"` and
+ * `outcome` — say what it is (services/registry/src/usage/usage-record.ts lists them). The record id is unique per process start,
  * minute and key, so a re-sent entry is inserted once.
  */
 export const EVENT_USAGE_VERSION = 'events';

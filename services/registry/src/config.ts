@@ -38,6 +38,20 @@ export const RegistryConfigSchema = Type.Object({
   SPL_AUTH_LOCKOUT_SECONDS: Type.Integer({ minimum: 1, default: 900 }),
   /** Largest accepted OpenAPI document, bytes. */
   SPL_OPENAPI_MAX_BYTES: Type.Integer({ minimum: 1024, default: 2 * 1024 * 1024 }),
+  /** Between two probe rounds of every published API version (sla/prober.ts), seconds; 0 turns probing off. */
+  SPL_PROBE_SECONDS: Type.Integer({ minimum: 0, maximum: 3600, default: 60 }),
+  /** A probe not answered within this counts as down, milliseconds. */
+  SPL_PROBE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000 }),
+  /**
+   * Lifetime of the probe lease in Redis, seconds: the one instance holding it probes, and
+   * when it dies another takes over within this time.
+   */
+  SPL_PROBE_LEASE_SECONDS: Type.Integer({ minimum: 1, maximum: 600, default: 15 }),
+  /**
+   * Outbound allow-list of the probes (ARCHITECTURE "Outbound calls"), read as the gateway
+   * reads it. Unset: public addresses only, and loopback too in development.
+   */
+  SPL_EGRESS_ALLOW: Type.Optional(Type.String()),
   SPL_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     default: 'info',
   }),

@@ -37,6 +37,12 @@ export const UsageRecordJson = Type.Object({
   bytesIn: Count,
   bytesOut: Count,
   latency: Type.Array(Count, { minItems: BUCKETS, maxItems: BUCKETS }),
+  /**
+   * The broker's records (issue 4 §6) say `kind: "event"` and their `outcome`; `api` is
+   * then the topic and `version` is `events`. Absent: a gateway's call.
+   */
+  kind: Type.Optional(Type.Union([Type.Literal('call'), Type.Literal('event')])),
+  outcome: Type.Optional(Type.String({ pattern: '^[a-z-]{1,40}$' })),
 });
 export type UsageRecordJson = Static<typeof UsageRecordJson>;
 

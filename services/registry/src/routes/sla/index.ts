@@ -137,8 +137,8 @@ export async function slaRoutes(fastify: FastifyInstance, ctx: RegistryContext):
     async (request, reply) => {
       const principal = principalOf(request);
       const { org, api } = request.params;
+      assertActsForOrg(principal, org, ['publisher']);
       const row = await getVisibleApiRow(ctx.db, principal, org, api);
-      assertActsForOrg(principal, row.org_slug, ['publisher']);
       const created = await ctx.mutate(actorOf(principal), (tx, audit) =>
         createMaintenanceWindow(
           tx,
@@ -166,8 +166,8 @@ export async function slaRoutes(fastify: FastifyInstance, ctx: RegistryContext):
     async (request, reply) => {
       const principal = principalOf(request);
       const { org, api, id } = request.params;
+      assertActsForOrg(principal, org, ['publisher']);
       const row = await getVisibleApiRow(ctx.db, principal, org, api);
-      assertActsForOrg(principal, row.org_slug, ['publisher']);
       await ctx.mutate(actorOf(principal), (tx, audit) =>
         deleteMaintenanceWindow(tx, audit, { id: row.id, org: row.org_slug, slug: row.slug }, id),
       );

@@ -18,6 +18,7 @@ import { declarativeRoutes } from './routes/declarative/index.js';
 import { healthRoutes } from './routes/health/index.js';
 import { inboxRoutes } from './routes/inbox/index.js';
 import { keyRoutes } from './routes/keys/index.js';
+import { monevRoutes } from './routes/monev/index.js';
 import { oauthRoutes } from './routes/oauth/index.js';
 import { organisationRoutes } from './routes/organisations/index.js';
 import { slaRoutes } from './routes/sla/index.js';
@@ -155,6 +156,7 @@ export async function buildApp(
   await app.register(keyRoutes, ctx);
   await app.register(usageRoutes, ctx);
   await app.register(slaRoutes, ctx);
+  await app.register(monevRoutes, ctx);
 
   // The gateways' usage records, from the Redis stream into usage_minutes (usage/).
   const usageIngester = createUsageIngester({

@@ -475,6 +475,11 @@ export const MATRIX: Record<string, Rule> = {
     },
     expect: DISDUKCAPIL_OWNERS,
   },
+  'GET /v1/reports/monev': {
+    sample: "disdukcapil's monev report for a day",
+    request: () => get('/v1/reports/monev?org=disdukcapil&from=2025-01-01T00:00:00Z&to=2025-01-02T00:00:00Z'),
+    expect: { anonymous: 401, bootstrap: OK, operator: OK, auditor: OK, 'publisher-own': OK, default: 403 },
+  },
   // Last: every persona's token stays valid (its key is retiring), but nothing should follow.
   'POST /v1/keys/rotate': {
     sample: 'rotate the signing key',

@@ -23,6 +23,7 @@ import { oauthRoutes } from './routes/oauth/index.js';
 import { organisationRoutes } from './routes/organisations/index.js';
 import { slaRoutes } from './routes/sla/index.js';
 import { snapshotRoutes } from './routes/snapshot/index.js';
+import { statusRoutes } from './routes/status/index.js';
 import { subscriptionRoutes } from './routes/subscriptions/index.js';
 import { trustedIssuerRoutes } from './routes/trusted-issuers/index.js';
 import { usageRoutes } from './routes/usage/index.js';
@@ -157,6 +158,7 @@ export async function buildApp(
   await app.register(usageRoutes, ctx);
   await app.register(slaRoutes, ctx);
   await app.register(monevRoutes, ctx);
+  await app.register(statusRoutes, ctx);
 
   // The gateways' usage records, from the Redis stream into usage_minutes (usage/).
   const usageIngester = createUsageIngester({

@@ -480,6 +480,12 @@ export const MATRIX: Record<string, Rule> = {
     request: () => get('/v1/reports/monev?org=disdukcapil&from=2025-01-01T00:00:00Z&to=2025-01-02T00:00:00Z'),
     expect: { anonymous: 401, bootstrap: OK, operator: OK, auditor: OK, 'publisher-own': OK, default: 403 },
   },
+  'GET /status': { sample: 'the public status page', request: () => get('/status'), expect: PUBLIC },
+  'GET /v1/status': {
+    sample: 'the status page with restricted APIs (operator view)',
+    request: () => get('/v1/status'),
+    expect: { anonymous: 401, bootstrap: OK, operator: OK, reviewer: OK, auditor: OK, default: 403 },
+  },
   // Last: every persona's token stays valid (its key is retiring), but nothing should follow.
   'POST /v1/keys/rotate': {
     sample: 'rotate the signing key',

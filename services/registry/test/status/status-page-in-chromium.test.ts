@@ -105,8 +105,15 @@ describe.runIf(CHROMIUM !== undefined)('the status page in headless Chromium', (
     expect(await bars.nth(87).getAttribute('title')).toBe(`${day(2)}: 90.00 % (9/10 probe)`);
 
     // The inline style is allowed by its hash: the bars are coloured, nothing was blocked.
+    // Runs in the page; the test's TypeScript has no DOM library, hence the cast.
+    type Window = { getComputedStyle(e: unknown): { getPropertyValue(p: string): string } };
     const colour = (i: number, property: string) =>
-      bars.nth(i).evaluate((e, p) => getComputedStyle(e).getPropertyValue(p), property);
+      bars
+        .nth(i)
+        .evaluate(
+          (e, p) => (globalThis as unknown as Window).getComputedStyle(e).getPropertyValue(p),
+          property,
+        );
     expect(await colour(86, 'background-color')).toBe('rgb(45, 164, 78)');
     expect(await colour(87, 'background-color')).toBe('rgb(212, 167, 44)');
     expect(await colour(88, 'background-color')).toBe('rgb(207, 34, 46)');

@@ -136,6 +136,28 @@ describe('availability against the SLA target, with maintenance windows', () => 
     expect(report.maintenanceWindows.map((w: { id: string }) => w.id)).toEqual([windowId]);
   });
 
+  it('leaves failures inside the maintenance window out of the incidents', async () => {
+    const res = await r.app.inject({
+      method: 'GET',
+      url: '/v1/reports/monev?org=disdukcapil&from=2026-03-01T00:00:00Z&to=2026-03-04T00:00:00Z',
+      headers: bearer(await r.operatorToken()),
+    });
+    expect(res.json().apis[0].incidents).toEqual([
+      {
+        start: '2026-03-01T00:00:00.000Z',
+        end: '2026-03-01T01:10:00.000Z',
+        durationSeconds: 4200,
+        probes: 7,
+      },
+      {
+        start: '2026-03-03T00:00:00.000Z',
+        end: '2026-03-03T03:20:00.000Z',
+        durationSeconds: 12000,
+        probes: 20,
+      },
+    ]);
+  });
+
   it('answers per month and per year, periods without probes as null', async () => {
     const month = (
       await availability('from=2026-02-01T00:00:00Z&to=2026-04-01T00:00:00Z&granularity=month')

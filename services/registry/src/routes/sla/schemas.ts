@@ -2,11 +2,7 @@ import { type Static, Type } from 'typebox';
 import { GRANULARITIES } from '../../sla/availability.js';
 import { Timestamp } from '../common-schemas.js';
 
-export const ApiParams = Type.Object({
-  org: Type.String({ maxLength: 63 }),
-  api: Type.String({ maxLength: 63 }),
-});
-export type ApiParams = Static<typeof ApiParams>;
+export { ApiParams } from '../apis/schemas.js';
 
 export const WindowParams = Type.Object({
   org: Type.String({ maxLength: 63 }),

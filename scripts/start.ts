@@ -283,6 +283,8 @@ async function main(): Promise<void> {
       SPL_DEMO_FILE: demoFile,
       // The gateway is where consumers reach the hub, so it is the token issuer (public contract).
       SPL_PUBLIC_URL: gatewayUrl,
+      // The SLA probes go where the gateway may go; the demo upstream is on loopback.
+      SPL_EGRESS_ALLOW: process.env.SPL_EGRESS_ALLOW ?? host,
     },
   );
   await waitFor('the registry', async () => {
@@ -351,6 +353,8 @@ async function main(): Promise<void> {
   say(`  demo API            ${gatewayUrl}/disdukcapil/kependudukan/v1/status (with the consumer's token)`);
   say(`  OAuth2 metadata     ${gatewayUrl}/.well-known/oauth-authorization-server`);
   say(`  registry API docs   ${registryUrl}/docs`);
+  say(`  status page         ${registryUrl}/status (probes every SPL_PROBE_SECONDS, default 60)`);
+  say(`  monev report        pnpm spl report monev --from <date-time> --to <date-time> --org disdukcapil`);
   say(`  metrics             ${gatewayUrl}/metrics · ${registryUrl}/metrics`);
   say(`  demo upstream       http://${host}:${upstreamPort}/status`);
   say(`  credentials         ${demoFile} (mode 0600; operator, consumer, people.*)`);

@@ -137,8 +137,19 @@ ensure_node
 ensure_pnpm
 say "pnpm install --frozen-lockfile"
 pnpm install --frozen-lockfile
+# Optional tools: the tests that need them are skipped without them, so say so up front.
+note_optional_tools() {
+  local missing=()
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [[ -n "${CHROMIUM_PATH:-}" ]] ||
+    missing+=("chromium (the status page test)")
+  command -v promtool >/dev/null 2>&1 || missing+=("promtool (metrics format checks)")
+  ((${#missing[@]} == 0)) && return
+  say "not installed, so their tests are skipped: ${missing[*]}; sudo scripts/install-test-tools.sh installs them"
+}
+
 ensure_redis
 ensure_postgres
+note_optional_tools
 say "Redis and PostgreSQL answer; running pnpm test"
 # Not exec: the EXIT trap must still stop a Redis this script started.
 pnpm test

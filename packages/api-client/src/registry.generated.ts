@@ -859,6 +859,681 @@ export interface paths {
         };
         trace?: never;
     };
+    "/v1/apis/{org}/{api}/availability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Availability of each version per day, month or year over [from, to), against the SLA target
+         * @description Probes inside maintenance windows are left out (`excluded`). Defaults: granularity day; to now; from 30 days, 12 months or 5 years back.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    to?: string;
+                    granularity?: "day" | "month" | "year";
+                };
+                header?: never;
+                path: {
+                    org: string;
+                    api: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            org: string;
+                            api: string;
+                            /** @description percent; BKS 60(3)(m) asks at least 95 */
+                            slaTarget: number;
+                            /** Format: date-time */
+                            from: string;
+                            /** Format: date-time */
+                            to: string;
+                            granularity: string;
+                            versions: {
+                                version: string;
+                                state: string;
+                                total: {
+                                    /** @description probes counted (outside maintenance windows) */
+                                    probes: number;
+                                    /** @description counted probes that found the version up */
+                                    up: number;
+                                    /** @description probes inside maintenance windows, not counted */
+                                    excluded: number;
+                                    /** @description up / probes, maintenance left out; null without a counted probe */
+                                    availability: number | null;
+                                    /** @description availability × 100 ≥ the API’s SLA target; null without a counted probe */
+                                    meetsTarget: boolean | null;
+                                };
+                                periods: {
+                                    /** Format: date-time */
+                                    start: string;
+                                    /** @description probes counted (outside maintenance windows) */
+                                    probes: number;
+                                    /** @description counted probes that found the version up */
+                                    up: number;
+                                    /** @description probes inside maintenance windows, not counted */
+                                    excluded: number;
+                                    /** @description up / probes, maintenance left out; null without a counted probe */
+                                    availability: number | null;
+                                    /** @description availability × 100 ≥ the API’s SLA target; null without a counted probe */
+                                    meetsTarget: boolean | null;
+                                    /** @description a maintenance window overlaps this period */
+                                    maintenance: boolean;
+                                }[];
+                            }[];
+                            maintenanceWindows: {
+                                id: string;
+                                org: string;
+                                api: string;
+                                /** Format: date-time */
+                                startsAt: string;
+                                /** Format: date-time */
+                                endsAt: string;
+                                reason: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/apis/{org}/{api}/maintenance-windows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Maintenance windows of an API (overlapping [from, to) when given) */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    org: string;
+                    api: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            org: string;
+                            api: string;
+                            /** Format: date-time */
+                            startsAt: string;
+                            /** Format: date-time */
+                            endsAt: string;
+                            reason: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        }[];
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Declare a maintenance window: its probes do not count for the SLA (its publishers, or operators) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    org: string;
+                    api: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        startsAt: string;
+                        /** Format: date-time */
+                        endsAt: string;
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            org: string;
+                            api: string;
+                            /** Format: date-time */
+                            startsAt: string;
+                            /** Format: date-time */
+                            endsAt: string;
+                            reason: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/apis/{org}/{api}/maintenance-windows/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a maintenance window (its publishers, or operators) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    org: string;
+                    api: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/apis/{org}/{api}/versions": {
         parameters: {
             query?: never;
@@ -903,6 +1578,8 @@ export interface paths {
                                  * @default 10000
                                  */
                                 timeoutMs: number;
+                                /** @description path on each upstream origin that health checks probe with HEAD (the registry's SLA prober, the gateway's active checks); absent: the upstream URL's own path */
+                                healthPath?: string;
                             };
                             upstreamAuth: {
                                 /** @enum {string} */
@@ -1080,6 +1757,8 @@ export interface paths {
                              * @default 10000
                              */
                             timeoutMs: number;
+                            /** @description path on each upstream origin that health checks probe with HEAD (the registry's SLA prober, the gateway's active checks); absent: the upstream URL's own path */
+                            healthPath?: string;
                         };
                         upstreamAuth?: {
                             /** @enum {string} */
@@ -1140,6 +1819,8 @@ export interface paths {
                                  * @default 10000
                                  */
                                 timeoutMs: number;
+                                /** @description path on each upstream origin that health checks probe with HEAD (the registry's SLA prober, the gateway's active checks); absent: the upstream URL's own path */
+                                healthPath?: string;
                             };
                             upstreamAuth: {
                                 /** @enum {string} */
@@ -1385,6 +2066,8 @@ export interface paths {
                                  * @default 10000
                                  */
                                 timeoutMs: number;
+                                /** @description path on each upstream origin that health checks probe with HEAD (the registry's SLA prober, the gateway's active checks); absent: the upstream URL's own path */
+                                healthPath?: string;
                             };
                             upstreamAuth: {
                                 /** @enum {string} */
@@ -1565,6 +2248,8 @@ export interface paths {
                              * @default 10000
                              */
                             timeoutMs: number;
+                            /** @description path on each upstream origin that health checks probe with HEAD (the registry's SLA prober, the gateway's active checks); absent: the upstream URL's own path */
+                            healthPath?: string;
                         };
                         upstreamAuth?: {
                             /** @enum {string} */
@@ -1625,6 +2310,8 @@ export interface paths {
                                  * @default 10000
                                  */
                                 timeoutMs: number;
+                                /** @description path on each upstream origin that health checks probe with HEAD (the registry's SLA prober, the gateway's active checks); absent: the upstream URL's own path */
+                                healthPath?: string;
                             };
                             upstreamAuth: {
                                 /** @enum {string} */
@@ -2176,6 +2863,8 @@ export interface paths {
                                  * @default 10000
                                  */
                                 timeoutMs: number;
+                                /** @description path on each upstream origin that health checks probe with HEAD (the registry's SLA prober, the gateway's active checks); absent: the upstream URL's own path */
+                                healthPath?: string;
                             };
                             upstreamAuth: {
                                 /** @enum {string} */
@@ -2972,6 +3661,8 @@ export interface paths {
                                      * @default 10000
                                      */
                                     timeoutMs: number;
+                                    /** @description path on each upstream origin that health checks probe with HEAD (the registry's SLA prober, the gateway's active checks); absent: the upstream URL's own path */
+                                    healthPath?: string;
                                 };
                                 upstreamAuth?: {
                                     /** @enum {string} */
@@ -4119,6 +4810,8 @@ export interface paths {
                                          * @default 10000
                                          */
                                         timeoutMs: number;
+                                        /** @description path on each upstream origin that health checks probe with HEAD (the registry's SLA prober, the gateway's active checks); absent: the upstream URL's own path */
+                                        healthPath?: string;
                                     };
                                     upstreamAuth?: {
                                         /** @enum {string} */
@@ -6577,6 +7270,469 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/monev": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Monev report over [from, to): per API version and per topic (JSON, CSV or HTML) */
+        get: {
+            parameters: {
+                query: {
+                    from: string;
+                    to: string;
+                    /** @description lowercase letters, digits and hyphens; healthz, readyz, metrics, docs, oauth2 and v1 are reserved */
+                    org?: string;
+                    /** @description default: from the Accept header (text/csv, text/html), else json */
+                    format?: "json" | "csv" | "html";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description null: the whole hub */
+                            org: string | null;
+                            /** Format: date-time */
+                            from: string;
+                            /** Format: date-time */
+                            to: string;
+                            /** Format: date-time */
+                            generatedAt: string;
+                            latencyBucketsMs: number[];
+                            apis: {
+                                org: string;
+                                api: string;
+                                version: string;
+                                state: string;
+                                calls: number;
+                                /** @description 4xx answers */
+                                clientErrors: number;
+                                /** @description 5xx answers */
+                                serverErrors: number;
+                                /** @description serverErrors / calls */
+                                errorRate: number | null;
+                                /** @description upper bound of the histogram bucket holding the percentile; null over 5,000 ms or without calls */
+                                latencyMs: {
+                                    p50: number | null;
+                                    p95: number | null;
+                                    p99: number | null;
+                                };
+                                slaTarget: number | null;
+                                probes: number;
+                                probesUp: number;
+                                probesExcluded: number;
+                                availability: number | null;
+                                meetsTarget: boolean | null;
+                                incidents: {
+                                    /** Format: date-time */
+                                    start: string;
+                                    end: string | null;
+                                    durationSeconds: number | null;
+                                    probes: number;
+                                }[];
+                                topConsumers: {
+                                    application: string;
+                                    calls: number;
+                                }[];
+                            }[];
+                            topics: {
+                                org: string;
+                                topic: string;
+                                events: number;
+                                deliveries: number;
+                                failedDeliveries: number;
+                                deadLetters: number;
+                                refused: number;
+                            }[];
+                            topicsNote: string | null;
+                        };
+                        "text/csv": {
+                            /** @description null: the whole hub */
+                            org: string | null;
+                            /** Format: date-time */
+                            from: string;
+                            /** Format: date-time */
+                            to: string;
+                            /** Format: date-time */
+                            generatedAt: string;
+                            latencyBucketsMs: number[];
+                            apis: {
+                                org: string;
+                                api: string;
+                                version: string;
+                                state: string;
+                                calls: number;
+                                /** @description 4xx answers */
+                                clientErrors: number;
+                                /** @description 5xx answers */
+                                serverErrors: number;
+                                /** @description serverErrors / calls */
+                                errorRate: number | null;
+                                /** @description upper bound of the histogram bucket holding the percentile; null over 5,000 ms or without calls */
+                                latencyMs: {
+                                    p50: number | null;
+                                    p95: number | null;
+                                    p99: number | null;
+                                };
+                                slaTarget: number | null;
+                                probes: number;
+                                probesUp: number;
+                                probesExcluded: number;
+                                availability: number | null;
+                                meetsTarget: boolean | null;
+                                incidents: {
+                                    /** Format: date-time */
+                                    start: string;
+                                    end: string | null;
+                                    durationSeconds: number | null;
+                                    probes: number;
+                                }[];
+                                topConsumers: {
+                                    application: string;
+                                    calls: number;
+                                }[];
+                            }[];
+                            topics: {
+                                org: string;
+                                topic: string;
+                                events: number;
+                                deliveries: number;
+                                failedDeliveries: number;
+                                deadLetters: number;
+                                refused: number;
+                            }[];
+                            topicsNote: string | null;
+                        };
+                        "text/html": {
+                            /** @description null: the whole hub */
+                            org: string | null;
+                            /** Format: date-time */
+                            from: string;
+                            /** Format: date-time */
+                            to: string;
+                            /** Format: date-time */
+                            generatedAt: string;
+                            latencyBucketsMs: number[];
+                            apis: {
+                                org: string;
+                                api: string;
+                                version: string;
+                                state: string;
+                                calls: number;
+                                /** @description 4xx answers */
+                                clientErrors: number;
+                                /** @description 5xx answers */
+                                serverErrors: number;
+                                /** @description serverErrors / calls */
+                                errorRate: number | null;
+                                /** @description upper bound of the histogram bucket holding the percentile; null over 5,000 ms or without calls */
+                                latencyMs: {
+                                    p50: number | null;
+                                    p95: number | null;
+                                    p99: number | null;
+                                };
+                                slaTarget: number | null;
+                                probes: number;
+                                probesUp: number;
+                                probesExcluded: number;
+                                availability: number | null;
+                                meetsTarget: boolean | null;
+                                incidents: {
+                                    /** Format: date-time */
+                                    start: string;
+                                    end: string | null;
+                                    durationSeconds: number | null;
+                                    probes: number;
+                                }[];
+                                topConsumers: {
+                                    application: string;
+                                    calls: number;
+                                }[];
+                            }[];
+                            topics: {
+                                org: string;
+                                topic: string;
+                                events: number;
+                                deliveries: number;
+                                failedDeliveries: number;
+                                deadLetters: number;
+                                refused: number;
+                            }[];
+                            topicsNote: string | null;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        "text/csv": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        "text/html": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        "text/csv": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        "text/html": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        "text/csv": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        "text/html": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        "text/csv": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        "text/html": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        "text/csv": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        "text/html": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

@@ -5,6 +5,7 @@ import { verifyAudit } from './commands/audit.js';
 import { registerEvidenceCommands } from './commands/evidence.js';
 import { exportHubTo } from './commands/export.js';
 import { showInbox } from './commands/inbox.js';
+import { MONEV_FORMATS, type MonevFormat, reportMonev } from './commands/report.js';
 import { rotateSecret } from './commands/rotate-secret.js';
 import {
   CONSENT_DECISIONS,
@@ -294,6 +295,24 @@ export function buildProgram(options: RunOptions = {}): Command {
     .command('verify')
     .description('verify the audit hash chain')
     .action(run((ctx) => verifyAudit(ctx)));
+
+  program
+    .command('report')
+    .description('reports from the hub’s own records')
+    .command('monev')
+    .description(
+      'the monev report (BKS 89(2)): calls, errors, latency, availability vs SLA target, incidents',
+    )
+    .requiredOption('--from <date-time>', 'start of the period (inclusive)')
+    .requiredOption('--to <date-time>', 'end of the period (exclusive)')
+    .option('--org <org>', 'one organisation (default: the whole hub)')
+    .addOption(new Option('--format <format>').choices(MONEV_FORMATS).default('json'))
+    .option('--out <file>', 'write to a file instead of stdout')
+    .action(
+      run((ctx, opts: { from: string; to: string; org?: string; format?: MonevFormat; out?: string }) =>
+        reportMonev(ctx, opts),
+      ),
+    );
 
   registerEvidenceCommands(program, io);
 

@@ -18,14 +18,18 @@ import { declarativeRoutes } from './routes/declarative/index.js';
 import { healthRoutes } from './routes/health/index.js';
 import { inboxRoutes } from './routes/inbox/index.js';
 import { keyRoutes } from './routes/keys/index.js';
+import { monevRoutes } from './routes/monev/index.js';
 import { oauthRoutes } from './routes/oauth/index.js';
 import { organisationRoutes } from './routes/organisations/index.js';
+import { slaRoutes } from './routes/sla/index.js';
 import { snapshotRoutes } from './routes/snapshot/index.js';
+import { statusRoutes } from './routes/status/index.js';
 import { subscriptionRoutes } from './routes/subscriptions/index.js';
 import { topicRoutes } from './routes/topics/index.js';
 import { trustedIssuerRoutes } from './routes/trusted-issuers/index.js';
 import { usageRoutes } from './routes/usage/index.js';
 import { userRoutes } from './routes/users/index.js';
+import { type SlaOptions, startSla } from './sla/start-sla.js';
 import { createSnapshotService } from './snapshot/snapshot-service.js';
 import { migrate } from './store/migrate.js';
 import { createUsageIngester, type UsageIngesterOptions } from './usage/usage-ingester.js';
@@ -45,6 +49,8 @@ export async function buildApp(
   deps: RegistryDeps & {
     /** Tuning of the usage ingester (tests shorten the claim idle time). */
     usage?: Pick<UsageIngesterOptions, 'batchSize' | 'blockMs' | 'claimIdleMs' | 'claimIntervalMs'>;
+    /** Timing of the SLA prober in milliseconds, instead of the config's seconds (tests). */
+    probe?: SlaOptions['timing'];
   },
 ): Promise<RegistryApp> {
   const clock = deps.clock ?? (() => new Date());
@@ -152,6 +158,9 @@ export async function buildApp(
   await app.register(snapshotRoutes, ctx);
   await app.register(keyRoutes, ctx);
   await app.register(usageRoutes, ctx);
+  await app.register(slaRoutes, ctx);
+  await app.register(monevRoutes, ctx);
+  await app.register(statusRoutes, ctx);
 
   // The gateways' usage records, from the Redis stream into usage_minutes (usage/).
   const usageIngester = createUsageIngester({
@@ -163,7 +172,16 @@ export async function buildApp(
   });
   await usageIngester.start();
 
+  // The measured SLA: the prober (one instance at a time) and its metrics (sla/).
+  const sla = startSla({
+    ctx,
+    metrics,
+    ...(deps.probe ? { timing: deps.probe } : {}),
+    onError: (err, what) => log?.warn({ err }, `sla ${what} failed`),
+  });
+
   app.addHook('onClose', async () => {
+    await sla.stop().catch((err) => app.log.error({ err }, 'stopping the prober failed'));
     // Before the store closes: the batch in hand is stored and acknowledged first.
     await usageIngester.stop().catch((err) => app.log.error({ err }, 'stopping usage ingester failed'));
     await snapshots.close();

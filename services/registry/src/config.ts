@@ -41,11 +41,21 @@ export const RegistryConfigSchema = Type.Object({
   /**
    * The data planes' outbound allow-list (ARCHITECTURE "Outbound calls"), when the registry is
    * told it: a push subscription's webhook host must be listed (a name, an IP or CIDR, or `*`).
-   * Unset: only the URL's form is checked; the broker checks again when connecting.
+   * Unset: only the URL's form is checked; the broker checks again when connecting. The
+   * SLA probes read it too (unset: public addresses only, and loopback in development).
    */
   SPL_EGRESS_ALLOW: Type.Optional(Type.String()),
   /** Largest accepted OpenAPI document, bytes. */
   SPL_OPENAPI_MAX_BYTES: Type.Integer({ minimum: 1024, default: 2 * 1024 * 1024 }),
+  /** Between two probe rounds of every published API version (sla/prober.ts), seconds; 0 turns probing off. */
+  SPL_PROBE_SECONDS: Type.Integer({ minimum: 0, maximum: 3600, default: 60 }),
+  /** A probe not answered within this counts as down, milliseconds. */
+  SPL_PROBE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000 }),
+  /**
+   * Lifetime of the probe lease in Redis, seconds: the one instance holding it probes, and
+   * when it dies another takes over within this time.
+   */
+  SPL_PROBE_LEASE_SECONDS: Type.Integer({ minimum: 1, maximum: 600, default: 15 }),
   SPL_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     default: 'info',
   }),

@@ -13,6 +13,10 @@ export interface RedisKeys {
    * services/gateway/src/redis-keys.ts.
    */
   usageStream: string;
+  /** The SLA prober's lease: which registry instance probes (sla/probe-lease.ts). */
+  probeLease: string;
+  /** When the last probe round started, ms since the epoch, so a new leader keeps the pace. */
+  probeRound: string;
 }
 
 export function createRedisKeys(prefix: string): RedisKeys {
@@ -20,5 +24,7 @@ export function createRedisKeys(prefix: string): RedisKeys {
     snapshotChannel: `${prefix}:snapshot:changed`,
     authFailures: (clientId) => `${prefix}:auth-failures:{${clientId}}`,
     usageStream: `${prefix}:usage:stream`,
+    probeLease: `${prefix}:sla:probe-lease`,
+    probeRound: `${prefix}:sla:probe-round`,
   };
 }

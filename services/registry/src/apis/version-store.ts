@@ -156,7 +156,11 @@ export interface PreparedDefinition {
 }
 
 function normalisedUpstream(u: Upstream): Upstream {
-  return { urls: u.urls, timeoutMs: u.timeoutMs ?? DEFAULT_TIMEOUT_MS };
+  return {
+    urls: u.urls,
+    timeoutMs: u.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    ...(u.healthPath !== undefined ? { healthPath: u.healthPath } : {}),
+  };
 }
 
 function normalisedPlan(p: Plan): Plan {

@@ -127,7 +127,8 @@ const SQL_ROUTES = `SELECT v.id, v.xmin::text || '.' || a.xmin::text || '.' || o
            'id', v.id, 'org', o.slug, 'api', a.slug, 'version', v.version, 'state', v.state,
            'classification', a.classification, 'sunsetAt', ${isoOf('v.sunset_at')},
            'upstream', json_build_object('urls', v.upstream->'urls',
-                                         'timeoutMs', coalesce(v.upstream->'timeoutMs', '10000')),
+                                         'timeoutMs', coalesce(v.upstream->'timeoutMs', '10000'),
+                                         'healthPath', v.upstream->>'healthPath'),
            'upstreamAuth', CASE v.upstream_auth->>'kind'
              WHEN 'header' THEN json_build_object('kind', 'header', 'name', coalesce(v.upstream_auth->>'name', ''),
                                                   'sealedSecret', v.upstream_secret)

@@ -10,8 +10,8 @@ export async function insertUsageRecords(tx: Sql, records: readonly UsageRecordJ
   for (const r of records) {
     const rows = await tx.query(
       `INSERT INTO usage_minutes (record_id, minute, instance_id, route_id, org, api, version,
-         application_id, issuer, status_class, count, bytes_in, bytes_out, latency)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         application_id, issuer, status_class, count, bytes_in, bytes_out, latency, kind, outcome)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
        ON CONFLICT (record_id) DO NOTHING
        RETURNING record_id`,
       [
@@ -29,6 +29,8 @@ export async function insertUsageRecords(tx: Sql, records: readonly UsageRecordJ
         r.bytesIn,
         r.bytesOut,
         r.latency,
+        r.kind ?? 'call',
+        r.outcome ?? null,
       ],
     );
     inserted += rows.length;

@@ -603,6 +603,52 @@ export const MATRIX: Record<string, Rule> = {
     request: () => get('/v1/usage?org=disdukcapil&from=2025-01-01T00:00:00Z&to=2025-01-02T00:00:00Z'),
     expect: { anonymous: 401, bootstrap: OK, operator: OK, auditor: OK, 'publisher-own': OK, default: 403 },
   },
+  // ── measured SLA, maintenance windows (BKS 60(3)(m)) ──
+  'GET /v1/apis/:org/:api/availability': {
+    sample: `availability of ${DEMO_API} per day`,
+    request: () => get(`/v1/apis/${DEMO_API}/availability?granularity=day`),
+    expect: SEES_DEMO_API,
+  },
+  'GET /v1/apis/:org/:api/maintenance-windows': {
+    sample: `maintenance windows of ${DEMO_API}`,
+    request: () => get(`/v1/apis/${DEMO_API}/maintenance-windows`),
+    expect: SEES_DEMO_API,
+  },
+  'POST /v1/apis/:org/:api/maintenance-windows': {
+    sample: `declare a maintenance window of ${DEMO_API}`,
+    request: () =>
+      json('POST', `/v1/apis/${DEMO_API}/maintenance-windows`, {
+        startsAt: '2026-01-01T00:00:00Z',
+        endsAt: '2026-01-01T01:00:00Z',
+        reason: 'access matrix',
+      }),
+    expect: DISDUKCAPIL_OWNERS,
+  },
+  'DELETE /v1/apis/:org/:api/maintenance-windows/:id': {
+    sample: `remove a throwaway maintenance window of ${DEMO_API} (one per persona)`,
+    request: async (fx, who) => {
+      const res = await fx.asOperator(
+        json('POST', `/v1/apis/${DEMO_API}/maintenance-windows`, {
+          startsAt: '2026-01-02T00:00:00Z',
+          endsAt: '2026-01-02T01:00:00Z',
+          reason: `throwaway of ${who}`,
+        }),
+      );
+      return json('DELETE', `/v1/apis/${DEMO_API}/maintenance-windows/${(res.json() as { id: string }).id}`);
+    },
+    expect: DISDUKCAPIL_OWNERS,
+  },
+  'GET /v1/reports/monev': {
+    sample: "disdukcapil's monev report for a day",
+    request: () => get('/v1/reports/monev?org=disdukcapil&from=2025-01-01T00:00:00Z&to=2025-01-02T00:00:00Z'),
+    expect: { anonymous: 401, bootstrap: OK, operator: OK, auditor: OK, 'publisher-own': OK, default: 403 },
+  },
+  'GET /status': { sample: 'the public status page', request: () => get('/status'), expect: PUBLIC },
+  'GET /v1/status': {
+    sample: 'the status page with restricted APIs (operator view)',
+    request: () => get('/v1/status'),
+    expect: { anonymous: 401, bootstrap: OK, operator: OK, reviewer: OK, auditor: OK, default: 403 },
+  },
   // Last: every persona's token stays valid (its key is retiring), but nothing should follow.
   'POST /v1/keys/rotate': {
     sample: 'rotate the signing key',

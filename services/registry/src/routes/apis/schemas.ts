@@ -112,6 +112,14 @@ export const Upstream = Type.Object(
   {
     urls: Type.Array(HttpUrl, { minItems: 1, maxItems: 8 }),
     timeoutMs: Type.Integer({ minimum: 1, maximum: 120_000, default: 10_000, description: 'milliseconds' }),
+    healthPath: Type.Optional(
+      Type.String({
+        pattern: '^/[^\\s#]*$',
+        maxLength: 500,
+        description:
+          "path on each upstream origin that health checks probe with HEAD (the registry's SLA prober, the gateway's active checks); absent: the upstream URL's own path",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

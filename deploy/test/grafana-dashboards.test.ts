@@ -20,6 +20,9 @@ interface Dashboard {
 }
 
 const folder = join(DEPLOY, 'grafana', 'dashboards');
+/** Grafana's reference to the dashboard's `datasource` variable (Grafana syntax, not a JS template). */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana variable syntax
+const DATASOURCE_VARIABLE = '${datasource}';
 const dashboards = new Map(
   readdirSync(folder)
     .filter((f) => f.endsWith('.json'))
@@ -54,10 +57,10 @@ describe('the Grafana dashboards', () => {
         ids.add(panel.id);
         if (panel.gridPos.x + panel.gridPos.w > 24) problems.push(`${where}: wider than the grid`);
         if (panel.type === 'row') continue;
-        if (panel.datasource?.uid !== '${datasource}') problems.push(`${where}: not on $datasource`);
+        if (panel.datasource?.uid !== DATASOURCE_VARIABLE) problems.push(`${where}: not on $datasource`);
         if (!panel.targets?.length) problems.push(`${where}: no query`);
         for (const target of panel.targets ?? [])
-          if (!target.expr.trim() || target.datasource?.uid !== '${datasource}')
+          if (!target.expr.trim() || target.datasource?.uid !== DATASOURCE_VARIABLE)
             problems.push(`${where} ${target.refId}: empty or not on $datasource`);
       }
     }

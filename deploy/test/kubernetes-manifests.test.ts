@@ -66,8 +66,10 @@ describe.each(['base', 'overlays/production'])('the Kubernetes manifests (%s)', 
       for (const c of deployment.spec!.template!.spec.containers) {
         const where = `${name}/${c.name}`;
         const ports = new Set((c.ports ?? []).flatMap((p) => [p.name, p.containerPort]));
-        if (c.livenessProbe?.httpGet?.path !== '/healthz') problems.push(`${where}: liveness is not /healthz`);
-        if (c.readinessProbe?.httpGet?.path !== '/readyz') problems.push(`${where}: readiness is not /readyz`);
+        if (c.livenessProbe?.httpGet?.path !== '/healthz')
+          problems.push(`${where}: liveness is not /healthz`);
+        if (c.readinessProbe?.httpGet?.path !== '/readyz')
+          problems.push(`${where}: readiness is not /readyz`);
         for (const probe of [c.livenessProbe, c.readinessProbe])
           if (probe?.httpGet && !ports.has(probe.httpGet.port))
             problems.push(`${where}: probe port ${probe.httpGet.port} is not a container port`);

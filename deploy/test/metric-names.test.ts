@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLiveHub, type LiveHub } from './helpers/live-hub.js';
+import { type LiveHub, startLiveHub } from './helpers/live-hub.js';
 import { exportedNames, queriedMetrics } from './helpers/queried-metrics.js';
 import { requireTool, run } from './helpers/tools.js';
 

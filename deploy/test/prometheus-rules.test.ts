@@ -60,7 +60,8 @@ describe('the Prometheus configuration in deploy/prometheus', () => {
       const mine = cases.filter((c) => c.alertname === alert);
       const missing = [];
       if (!mine.some((c) => c.exp_alerts.length > 0)) missing.push(`${alert}: no case where it fires`);
-      if (!mine.some((c) => c.exp_alerts.length === 0)) missing.push(`${alert}: no case where it stays quiet`);
+      if (!mine.some((c) => c.exp_alerts.length === 0))
+        missing.push(`${alert}: no case where it stays quiet`);
       return missing;
     });
     expect(untested).toEqual([]);
@@ -68,9 +69,7 @@ describe('the Prometheus configuration in deploy/prometheus', () => {
 
   it('has a runbook entry in docs/operations.md for every alert', () => {
     const operations = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
-    const headings = new Set(
-      [...operations.matchAll(/^#{2,4} (\w+)\s*$/gm)].map((m) => m[1]!.toLowerCase()),
-    );
+    const headings = new Set([...operations.matchAll(/^#{2,4} (\w+)\s*$/gm)].map((m) => m[1]!.toLowerCase()));
     const rules = readFileSync(join(prometheusDir, 'rules', 'spl-alerts.yml'), 'utf8');
     const withoutRunbook = alertNames().filter(
       (alert) =>

@@ -56,7 +56,8 @@ export async function startLiveHub(): Promise<LiveHub> {
       headers: bearer(operator),
       payload: { name: 'gateway' },
     });
-    if (created.statusCode !== 201) throw new Error(`dataplane client: ${created.statusCode} ${created.body}`);
+    if (created.statusCode !== 201)
+      throw new Error(`dataplane client: ${created.statusCode} ${created.body}`);
     const client = created.json() as { clientId: string; clientSecret: string };
 
     gateway = await buildObservedGateway({

@@ -42,7 +42,11 @@ export interface RunResult {
 }
 
 /** Runs a tool to completion; stdout and stderr together, and the exit status. */
-export function run(command: string, args: string[], options: { input?: string; cwd?: string } = {}): RunResult {
+export function run(
+  command: string,
+  args: string[],
+  options: { input?: string; cwd?: string } = {},
+): RunResult {
   try {
     const stdout = execFileSync(command, args, {
       cwd: options.cwd ?? ROOT,

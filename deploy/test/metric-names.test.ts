@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LiveHub, startLiveHub } from './helpers/live-hub.js';
-import { exportedNames, queriedMetrics } from './helpers/queried-metrics.js';
+import { exportedNames, exportedSeries, queriedMetrics } from './helpers/queried-metrics.js';
 import { requireTool, run } from './helpers/tools.js';
 
 /**
@@ -53,6 +53,25 @@ describe('a running hub, after traffic', () => {
       .filter((q) => !exported.has(q.metric) && !PENDING.has(q.metric) && !EXTERNAL.has(q.metric))
       .map((q) => `${q.metric} (${q.where})`);
     expect([...new Set(missing)]).toEqual([]);
+  });
+
+  // A selector on a label the metric does not have, or on a value it never takes
+  // (`state="OPEN"`), matches nothing: the panel stays empty and the alert never fires.
+  it('has every label a query selects on, and every literal value it asks for with =', () => {
+    const series = new Map([...exportedSeries(registryText), ...exportedSeries(gatewayText)]);
+    const wrong = queriedMetrics().flatMap((q) => {
+      const samples = series.get(q.metric);
+      if (samples === undefined) return [];
+      return q.matchers.flatMap((m) => {
+        if (!samples.some((labels) => m.label in labels))
+          return [`${q.metric} has no label ${m.label} (${q.where})`];
+        const isLiteral = m.op === '=' && !m.value.includes('$');
+        if (isLiteral && !samples.some((labels) => labels[m.label] === m.value))
+          return [`${q.metric} never has ${m.label}="${m.value}" (${q.where})`];
+        return [];
+      });
+    });
+    expect([...new Set(wrong)]).toEqual([]);
   });
 
   it('still lacks every pending name (remove a name from PENDING once the hub exports it)', () => {

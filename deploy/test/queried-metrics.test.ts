@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { metricNamesOf, queriedMetrics } from './helpers/queried-metrics.js';
+import { labelMatchersOf, metricNamesOf, queriedMetrics } from './helpers/queried-metrics.js';
 
 describe('finding the metrics a query reads', () => {
   it('keeps metric names and drops functions, labels, ranges, keywords and Grafana variables', () => {
@@ -31,5 +31,20 @@ describe('finding the metrics a query reads', () => {
       ]),
     );
     expect(queriedMetrics().some((q) => q.where === 'alert SplGatewayCircuitOpen')).toBe(true);
+  });
+});
+
+describe('finding the label matchers a query writes', () => {
+  it('reads each matcher with its metric, operator and value', () => {
+    expect(
+      labelMatchersOf(
+        'max by (upstream) (spl_gateway_upstream_circuit_state{state="open"}) + x{org="$org", status=~"5..", app!~"a|b"}',
+      ),
+    ).toEqual([
+      { metric: 'spl_gateway_upstream_circuit_state', label: 'state', op: '=', value: 'open' },
+      { metric: 'x', label: 'org', op: '=', value: '$org' },
+      { metric: 'x', label: 'status', op: '=~', value: '5..' },
+      { metric: 'x', label: 'app', op: '!~', value: 'a|b' },
+    ]);
   });
 });

@@ -44,10 +44,31 @@ export function metricNamesOf(expr: string): string[] {
   return [...names];
 }
 
+/** A label matcher on a metric: `name="value"`, `name=~"regex"`, … as written. */
+export interface LabelMatcher {
+  metric: string;
+  label: string;
+  op: '=' | '!=' | '=~' | '!~';
+  value: string;
+}
+
+/** The label matchers written on metric selectors (`metric{label="value", …}`). */
+export function labelMatchersOf(expr: string): LabelMatcher[] {
+  const matchers: LabelMatcher[] = [];
+  for (const selector of expr.matchAll(/([a-zA-Z_:][\w:]*)\s*\{([^}]*)\}/g)) {
+    const metric = selector[1]!;
+    for (const m of selector[2]!.matchAll(/([a-zA-Z_]\w*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g))
+      matchers.push({ metric, label: m[1]!, op: m[2] as LabelMatcher['op'], value: m[3]! });
+  }
+  return matchers;
+}
+
 export interface QueriedMetric {
   metric: string;
   /** Where it is queried: `dashboard <file>: <panel>` or `alert <name>`. */
   where: string;
+  /** The matchers written on this metric in that query. */
+  matchers: LabelMatcher[];
 }
 
 interface DashboardPanel {
@@ -64,7 +85,9 @@ interface Dashboard {
 export function queriedMetrics(): QueriedMetric[] {
   const found: QueriedMetric[] = [];
   const add = (expr: string, where: string) => {
-    for (const metric of metricNamesOf(expr)) found.push({ metric, where });
+    const matchers = labelMatchersOf(expr);
+    for (const metric of metricNamesOf(expr))
+      found.push({ metric, where, matchers: matchers.filter((m) => m.metric === metric) });
   };
   const dashboards = join(DEPLOY, 'grafana', 'dashboards');
   for (const file of readdirSync(dashboards).filter((f) => f.endsWith('.json'))) {
@@ -93,11 +116,22 @@ export function queriedMetrics(): QueriedMetric[] {
 
 /** The sample names in a Prometheus text exposition (histogram `_bucket` lines included). */
 export function exportedNames(exposition: string): Set<string> {
-  const names = new Set<string>();
+  return new Set(exportedSeries(exposition).keys());
+}
+
+/** Sample name → the label sets of its samples, from a Prometheus text exposition. */
+export function exportedSeries(exposition: string): Map<string, Record<string, string>[]> {
+  const series = new Map<string, Record<string, string>[]>();
   for (const line of exposition.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
     const name = /^[a-zA-Z_:][\w:]*/.exec(line)?.[0];
-    if (name) names.add(name);
+    if (!name) continue;
+    const labels: Record<string, string> = {};
+    const block = /^[^{ ]*\{(.*)\}\s/.exec(line)?.[1] ?? '';
+    for (const m of block.matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)) labels[m[1]!] = m[2]!;
+    let list = series.get(name);
+    if (list === undefined) series.set(name, (list = []));
+    list.push(labels);
   }
-  return names;
+  return series;
 }

@@ -129,9 +129,9 @@ export function exportedSeries(exposition: string): Map<string, Record<string, s
     const labels: Record<string, string> = {};
     const block = /^[^{ ]*\{(.*)\}\s/.exec(line)?.[1] ?? '';
     for (const m of block.matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)) labels[m[1]!] = m[2]!;
-    let list = series.get(name);
-    if (list === undefined) series.set(name, (list = []));
+    const list = series.get(name) ?? [];
     list.push(labels);
+    series.set(name, list);
   }
   return series;
 }

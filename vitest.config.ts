@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'services/*', 'demo'].map((root) => ({
+    projects: ['packages/*', 'services/*', 'demo', 'deploy'].map((root) => ({
       extends: true,
       test: {
         name: root.replace('/*', ''),

@@ -1,20 +1,25 @@
-// Gives the gateway its registry data-plane client (ARCHITECTURE: the gateway reads the
-// snapshot with client credentials of role `dataplane`), for deploy/compose.yaml.
+// Gives a data plane its registry data-plane client (ARCHITECTURE: the gateway and the broker
+// read the snapshot with client credentials of role `dataplane`), for deploy/compose.yaml.
+// SPL_DATAPLANE_NAME says which: `gateway` (default) or `broker`.
 //
 // Once: with the bootstrap operator the registry wrote to SPL_DEMO_FILE, creates a client
-// with POST /v1/dataplane-clients and writes SPL_GATEWAY_CLIENT_ID / SPL_GATEWAY_CLIENT_SECRET
-// to SPL_GATEWAY_ENV_FILE (mode 0600), which the gateway loads with `node --env-file`. Later
-// runs keep that file while the registry still accepts it. Secrets are never printed.
+// with POST /v1/dataplane-clients and writes SPL_<NAME>_CLIENT_ID / SPL_<NAME>_CLIENT_SECRET
+// to SPL_DATAPLANE_ENV_FILE (mode 0600; SPL_GATEWAY_ENV_FILE is its older name), which the
+// service loads with `node --env-file`. Later runs keep that file while the registry still
+// accepts it. Secrets are never printed.
 //
 // Plain Node 20 (fetch, no dependencies), so it runs before anything is built.
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 const registryUrl = (process.env.SPL_REGISTRY_URL ?? 'http://127.0.0.1:8081').replace(/\/+$/, '');
 const demoFile = process.env.SPL_DEMO_FILE ?? '.spl/demo.json';
-const envFile = process.env.SPL_GATEWAY_ENV_FILE ?? '.spl/gateway.env';
+const name = process.env.SPL_DATAPLANE_NAME ?? 'gateway';
+const envFile = process.env.SPL_DATAPLANE_ENV_FILE ?? process.env.SPL_GATEWAY_ENV_FILE ?? `.spl/${name}.env`;
+const idVar = `SPL_${name.toUpperCase()}_CLIENT_ID`;
+const secretVar = `SPL_${name.toUpperCase()}_CLIENT_SECRET`;
 
 function fail(message) {
-  process.stderr.write(`gateway-client: ${message}\n`);
+  process.stderr.write(`${name}-client: ${message}\n`);
   process.exit(1);
 }
 
@@ -41,14 +46,14 @@ function readEnvFile() {
       .filter((line) => line.includes('='))
       .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
   );
-  const clientId = values.SPL_GATEWAY_CLIENT_ID;
-  const clientSecret = values.SPL_GATEWAY_CLIENT_SECRET;
+  const clientId = values[idVar];
+  const clientSecret = values[secretVar];
   return clientId && clientSecret ? { clientId, clientSecret } : null;
 }
 
 const known = readEnvFile();
 if (known && (await tokenOf(known))) {
-  process.stdout.write(`gateway-client: ${envFile} is still accepted by the registry\n`);
+  process.stdout.write(`${name}-client: ${envFile} is still accepted by the registry\n`);
   process.exit(0);
 }
 
@@ -61,14 +66,14 @@ if (!operatorToken) fail(`the registry does not accept the bootstrap operator in
 const res = await fetch(`${registryUrl}/v1/dataplane-clients`, {
   method: 'POST',
   headers: { authorization: `Bearer ${operatorToken}`, 'content-type': 'application/json' },
-  body: JSON.stringify({ name: 'gateway' }),
+  body: JSON.stringify({ name }),
 });
 if (res.status !== 201) fail(`POST /v1/dataplane-clients answered ${res.status}: ${await res.text()}`);
 const { clientId, clientSecret } = await res.json();
-writeFileSync(envFile, `SPL_GATEWAY_CLIENT_ID=${clientId}\nSPL_GATEWAY_CLIENT_SECRET=${clientSecret}\n`, {
+writeFileSync(envFile, `${idVar}=${clientId}\n${secretVar}=${clientSecret}\n`, {
   mode: 0o600,
 });
 chmodSync(envFile, 0o600); // writeFileSync's mode applies only to a new file
 process.stdout.write(
-  `gateway-client: created ${clientId}; its credentials are in ${envFile} (not printed)\n`,
+  `${name}-client: created ${clientId}; its credentials are in ${envFile} (not printed)\n`,
 );

@@ -133,8 +133,20 @@ ensure_postgres() {
   fi
 }
 
+# The deploy tests drive promtool, kubectl (kustomize) and docker-compose; without promtool or
+# kubectl they fail saying so, without docker-compose its check is skipped. Say it up front.
+check_ops_tools() {
+  local missing=()
+  for tool in promtool kubectl docker-compose; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return
+  say "not installed: ${missing[*]} (the deploy tests need them); install with: sudo sh scripts/install-ops-tools.sh"
+}
+
 ensure_node
 ensure_pnpm
+check_ops_tools
 say "pnpm install --frozen-lockfile"
 pnpm install --frozen-lockfile
 # Optional tools: the tests that need them are skipped without them, so say so up front.

@@ -31,7 +31,10 @@ const registryPort = Number(process.env.SPL_REGISTRY_PORT ?? 8081);
 const upstreamPort = Number(process.env.SPL_DEMO_UPSTREAM_PORT ?? 8090);
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const gatewayPort = Number(process.env.SPL_GATEWAY_PORT ?? 8080);
+const brokerPort = Number(process.env.SPL_BROKER_PORT ?? 8082);
+const brokerWorkerPort = Number(process.env.SPL_BROKER_WORKER_PORT ?? 8083);
 const registryUrl = `http://${host}:${registryPort}`;
+const brokerUrl = `http://${host}:${brokerPort}`;
 const gatewayUrl = `http://${host}:${gatewayPort}`;
 const children: ChildProcess[] = [];
 
@@ -213,11 +216,12 @@ function keepWebhookSecret(): void {
   }
 }
 
-/** The gateway's registry client (role dataplane): made once, kept in demo.json. */
-async function gatewayCredentials(
+/** A data plane's registry client (role dataplane), `gateway` or `broker`: made once, kept in demo.json. */
+async function dataplaneCredentials(
+  name: 'gateway' | 'broker',
   secrets: DemoSecrets & Record<string, unknown>,
 ): Promise<{ clientId: string; clientSecret: string }> {
-  const known = secrets.gateway as { clientId: string; clientSecret: string } | undefined;
+  const known = secrets[name] as { clientId: string; clientSecret: string } | undefined;
   const tokenOf = async (c: { clientId: string; clientSecret: string }) => {
     const res = await fetch(`${registryUrl}/oauth2/token`, {
       method: 'POST',
@@ -240,10 +244,10 @@ async function gatewayCredentials(
   const res = await fetch(`${registryUrl}/v1/dataplane-clients`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${operator}` },
-    body: JSON.stringify({ name: 'gateway' }),
+    body: JSON.stringify({ name }),
   });
   if (!res.ok) {
-    say(`✗ could not create the gateway's registry client: ${res.status} ${await res.text()}`);
+    say(`✗ could not create the ${name}'s registry client: ${res.status} ${await res.text()}`);
     stopAll(1);
   }
   const body = (await res.json()) as {
@@ -314,8 +318,9 @@ async function main(): Promise<void> {
     say(`  ${who}: ${changed} change(s)`);
   }
 
-  const gateway = await gatewayCredentials(secrets);
-  writeDemoFile({ ...secrets, gateway });
+  const gateway = await dataplaneCredentials('gateway', secrets);
+  const broker = await dataplaneCredentials('broker', secrets);
+  writeDemoFile({ ...secrets, gateway, broker });
   say(`· starting the gateway on ${gatewayUrl}`);
   start(
     'gateway',
@@ -339,9 +344,43 @@ async function main(): Promise<void> {
     }
   });
 
+  say(`· starting the broker on ${brokerUrl} (publish API) and its delivery worker`);
+  start(
+    'broker',
+    [process.execPath, join(root, 'node_modules/tsx/dist/cli.mjs'), 'services/broker/src/start.ts'],
+    {
+      SPL_BROKER_PORT: String(brokerPort),
+      SPL_BROKER_WORKER_PORT: String(brokerWorkerPort),
+      SPL_REGISTRY_URL: registryUrl,
+      SPL_PUBLIC_URL: gatewayUrl,
+      SPL_BROKER_CLIENT_ID: broker.clientId,
+      SPL_BROKER_CLIENT_SECRET: broker.clientSecret,
+      SPL_DATA_DIR: process.env.SPL_DATA_DIR ?? join(splDir, 'data'),
+      // Webhooks go only where allowed; the demo's receiver is on loopback.
+      SPL_EGRESS_ALLOW: process.env.SPL_EGRESS_ALLOW ?? host,
+    },
+  );
+  await waitFor('the broker', async () => {
+    try {
+      const [api, worker] = await Promise.all([
+        fetch(`${brokerUrl}/readyz`),
+        fetch(`http://${host}:${brokerWorkerPort}/readyz`),
+      ]);
+      return api.ok && worker.ok;
+    } catch {
+      return false;
+    }
+  });
+
   writeDemoFile({
     ...secrets,
     gateway,
+    broker,
+    topic: {
+      publishUrl: `${brokerUrl}/v1/topics/disdukcapil/kelahiran-tercatat/events`,
+      // The demo's stand-in for Dinkes's system: what the push subscription has received.
+      receivedUrl: `http://${host}:${upstreamPort}/webhooks/kelahiran`,
+    },
     publicUrl: gatewayUrl,
     registryUrl,
     upstreamUrl: `http://${host}:${upstreamPort}`,
@@ -357,7 +396,12 @@ async function main(): Promise<void> {
   say(`  monev report        pnpm spl report monev --from <date-time> --to <date-time> --org disdukcapil`);
   say(`  metrics             ${gatewayUrl}/metrics · ${registryUrl}/metrics`);
   say(`  demo upstream       http://${host}:${upstreamPort}/status`);
-  say(`  credentials         ${demoFile} (mode 0600; operator, consumer, people.*)`);
+  say(
+    `  demo events         pnpm demo:publish  → ${brokerUrl}/v1/topics/disdukcapil/kelahiran-tercatat/events`,
+  );
+  say(`                      received by Dinkes: http://${host}:${upstreamPort}/webhooks/kelahiran`);
+  say(`  broker API docs     ${brokerUrl}/docs`);
+  say(`  credentials         ${demoFile} (mode 0600; operator, consumer, publisher, people.*)`);
   say('  try                 pnpm spl list apis    ·    pnpm spl inbox --as people.reviewer');
 }
 

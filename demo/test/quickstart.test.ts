@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -26,6 +26,8 @@ interface DemoFile {
   operator: { clientId: string; clientSecret: string };
   consumer: { clientId: string; clientSecret: string };
   upstreamUrl: string;
+  publisher?: { clientId: string; clientSecret: string };
+  topic?: { publishUrl: string; receivedUrl: string };
 }
 
 // The README's first command ends in `pnpm start`. This runs it as a newcomer would (on
@@ -42,7 +44,13 @@ describe('the quick start (pnpm start)', () => {
   beforeAll(async () => {
     // demo/hub.yaml names the demo upstream at 127.0.0.1:8090, so that port is the default one;
     // the registry and gateway take free ports.
-    const [registryPort, upstreamPort, gatewayPort] = [await freePort(), 8090, await freePort()];
+    const [registryPort, upstreamPort, gatewayPort, brokerPort, brokerWorkerPort] = [
+      await freePort(),
+      8090,
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     hub = spawn(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts'], {
       cwd: root,
       env: {
@@ -51,6 +59,8 @@ describe('the quick start (pnpm start)', () => {
         SPL_REGISTRY_PORT: String(registryPort),
         SPL_DEMO_UPSTREAM_PORT: String(upstreamPort),
         SPL_GATEWAY_PORT: String(gatewayPort),
+        SPL_BROKER_PORT: String(brokerPort),
+        SPL_BROKER_WORKER_PORT: String(brokerWorkerPort),
         SPL_REDIS_PREFIX: `quickstart-${randomBytes(4).toString('hex')}`,
         SPL_LOG_LEVEL: 'warn',
       },
@@ -82,9 +92,15 @@ describe('the quick start (pnpm start)', () => {
     expect(statSync(join(state, 'demo.json')).mode & 0o777).toBe(0o600);
     expect(demo.operator.clientId).toBeTruthy();
     expect(demo.consumer.clientId).toBeTruthy();
-    for (const secret of [demo.operator.clientSecret, demo.consumer.clientSecret])
+    for (const secret of [
+      demo.operator.clientSecret,
+      demo.consumer.clientSecret,
+      demo.publisher!.clientSecret,
+    ])
       expect(output).not.toContain(secret);
-    expect(output).not.toMatch(/spl_sk_/);
+    expect(output).not.toMatch(/spl_sk_|whsec_/);
+    // The demo push subscription's signing secret is kept for the receiver, owner-only.
+    expect(statSync(join(state, 'webhook-secret')).mode & 0o777).toBe(0o600);
   });
 
   it('lets a third-party OAuth2 client discover the hub, get a token and verify it against jwks_uri', async () => {
@@ -132,6 +148,28 @@ describe('the quick start (pnpm start)', () => {
     const anonymous = await fetch(probe);
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
+  });
+
+  it('delivers an event the demo publisher sends to the demo subscription, signed', async () => {
+    expect(demo.topic?.publishUrl).toMatch(/\/v1\/topics\/disdukcapil\/kelahiran-tercatat\/events$/);
+    // `pnpm demo:publish` does what a PD's system would: a hub token, then a CloudEvent.
+    const run = spawnSync(
+      process.execPath,
+      [join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/publish-demo-event.ts'],
+      { cwd: root, env: { ...process.env, SPL_STATE_DIR: state }, encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(run.status, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/published .*: 202/);
+    expect(run.stdout).toMatch(/signature verified/);
+    for (const secret of [demo.publisher!.clientSecret])
+      expect(run.stdout + run.stderr).not.toContain(secret);
+    const received = (await (await fetch(demo.topic!.receivedUrl)).json()) as {
+      deliveries: Array<{ verified: boolean; event: { type: string; data: { kelurahan: string } } }>;
+    };
+    expect(received.deliveries[0]).toMatchObject({
+      verified: true,
+      event: { type: 'id.go.contoh.disdukcapil.kelahiran.tercatat.v1', data: { kelurahan: 'Sukamaju' } },
+    });
   });
 
   it('went through every approval gate, each recorded in a verifying audit trail', async () => {

@@ -133,35 +133,33 @@ ensure_postgres() {
   fi
 }
 
-# The deploy tests drive promtool, kubectl (kustomize) and docker-compose; without promtool or
-# kubectl they fail saying so, without docker-compose its check is skipped. Say it up front.
-check_ops_tools() {
+# The deploy and status-page tests drive promtool, kubectl (kustomize), docker-compose and
+# Chromium (scripts/install-test-tools.sh). When one is missing and this script may install
+# Debian packages (root with apt-get), it does; otherwise it says how, and the tests that
+# need promtool or kubectl fail saying so.
+ensure_test_tools() {
   local missing=()
   for tool in promtool kubectl docker-compose; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
   done
-  [[ ${#missing[@]} -eq 0 ]] && return
-  say "not installed: ${missing[*]} (the deploy tests need them); install with: sudo sh scripts/install-ops-tools.sh"
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ||
+    [[ -n "${CHROMIUM_PATH:-}" ]] || missing+=(chromium)
+  ((${#missing[@]} == 0)) && return
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "installing test tools (${missing[*]}): scripts/install-test-tools.sh"
+    sh scripts/install-test-tools.sh >&2 || say "could not install ${missing[*]}; their tests will say so"
+  else
+    say "not installed: ${missing[*]}; install with: sudo sh scripts/install-test-tools.sh"
+  fi
 }
 
 ensure_node
 ensure_pnpm
-check_ops_tools
+ensure_test_tools
 say "pnpm install --frozen-lockfile"
 pnpm install --frozen-lockfile
-# Optional tools: the tests that need them are skipped without them, so say so up front.
-note_optional_tools() {
-  local missing=()
-  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [[ -n "${CHROMIUM_PATH:-}" ]] ||
-    missing+=("chromium (the status page test)")
-  command -v promtool >/dev/null 2>&1 || missing+=("promtool (metrics format checks)")
-  ((${#missing[@]} == 0)) && return
-  say "not installed, so their tests are skipped: ${missing[*]}; sudo scripts/install-test-tools.sh installs them"
-}
-
 ensure_redis
 ensure_postgres
-note_optional_tools
 say "Redis and PostgreSQL answer; running pnpm test"
 # Not exec: the EXIT trap must still stop a Redis this script started.
 pnpm test

@@ -21,6 +21,7 @@ import { keyRoutes } from './routes/keys/index.js';
 import { oauthRoutes } from './routes/oauth/index.js';
 import { organisationRoutes } from './routes/organisations/index.js';
 import { snapshotRoutes } from './routes/snapshot/index.js';
+import { spbeRoutes } from './routes/spbe/index.js';
 import { subscriptionRoutes } from './routes/subscriptions/index.js';
 import { trustedIssuerRoutes } from './routes/trusted-issuers/index.js';
 import { usageRoutes } from './routes/usage/index.js';
@@ -150,6 +151,7 @@ export async function buildApp(
   await app.register(snapshotRoutes, ctx);
   await app.register(keyRoutes, ctx);
   await app.register(usageRoutes, ctx);
+  await app.register(spbeRoutes, ctx);
 
   // The gateways' usage records, from the Redis stream into usage_minutes (usage/).
   const usageIngester = createUsageIngester({

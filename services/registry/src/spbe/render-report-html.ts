@@ -115,7 +115,7 @@ export function renderReportHtml(report: SpbeReport, mapSvg: string): string {
 <title>SPBE Indikator 18 — ${e(report.period.label)}</title>
 <style>
   @page { size: A4 landscape; margin: 12mm; }
-  body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; font-size: 10pt; color: #222; margin: 0 auto; max-width: 1400px; }
+  body { font-family: "Liberation Sans", Helvetica, Arial, sans-serif; font-size: 10pt; color: #222; margin: 0 auto; max-width: 1400px; }
   h1 { font-size: 16pt; margin-bottom: 2pt; } h2 { font-size: 13pt; margin-top: 16pt; border-bottom: 1px solid #999; page-break-after: avoid; }
   h3 { font-size: 11pt; } .meta { color: #555; }
   .level { font-size: 28pt; font-weight: bold; }

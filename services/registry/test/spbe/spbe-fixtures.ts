@@ -58,8 +58,15 @@ export async function applyThroughGates(r: TestRegistry, people: Gatekeepers, do
     await send(r, token, { method: 'POST', url: '/v1/apply', payload: { apiVersion: 'spl/v1', ...doc } });
 }
 
+/** The smallest OpenAPI document the registry takes, for hubs of many APIs. */
+export const TINY_OPENAPI = JSON.stringify({
+  openapi: '3.1.0',
+  info: { title: 'Layanan', version: '1' },
+  paths: { '/ping': { get: { responses: { '200': { description: 'ok' } } } } },
+});
+
 /** A published API of `org`, version v1. */
-export function publishedApi(org: string, slug: string, name = `Layanan ${slug}`) {
+export function publishedApi(org: string, slug: string, name = `Layanan ${slug}`, openapi = OPENAPI) {
   return {
     org,
     slug,
@@ -68,7 +75,7 @@ export function publishedApi(org: string, slug: string, name = `Layanan ${slug}`
     versions: [
       {
         version: 'v1',
-        openapi: OPENAPI,
+        openapi,
         upstream: { urls: ['http://127.0.0.1:8090'], timeoutMs: 5000 },
         upstreamAuth: { kind: 'none' },
         plan: { requestsPerMinute: 600 },

@@ -22,6 +22,7 @@ import type { RegistryContext } from '../registry-context.js';
 import type { LifecycleAction, UpstreamAuthInput, VersionState } from '../routes/apis/schemas.js';
 import type { HubDocument, HubUpstreamAuth, HubUser } from '../routes/declarative/schemas.js';
 import type { Sql } from '../store/database.js';
+import { applySpbeSection } from '../spbe/apply-spbe.js';
 import { applySubscription } from '../subscriptions/subscription-store.js';
 import { applyTrustedIssuer, issuerUrlPolicyOf } from '../trusted-issuers/trusted-issuer-store.js';
 import { createUser, findUserByUsername, updateUser } from '../users/user-store.js';
@@ -409,5 +410,6 @@ export async function applyHubDocument(
         undefined,
     );
   }
+  if (doc.spbe) await applySpbeSection(tx, audit, principal, doc.spbe, now, report);
   return report;
 }

@@ -2,6 +2,7 @@ import { listOrganisations } from '../organisations/organisation-store.js';
 import type { RegistryContext } from '../registry-context.js';
 import type { UpstreamAuth } from '../routes/apis/schemas.js';
 import type { HubDocument, HubUpstreamAuth, HubUser } from '../routes/declarative/schemas.js';
+import { exportSpbeSection } from '../spbe/apply-spbe.js';
 import type { Sql } from '../store/database.js';
 import { listTrustedIssuers } from '../trusted-issuers/trusted-issuer-store.js';
 import { listUsers } from '../users/user-store.js';
@@ -136,5 +137,15 @@ export async function exportHubDocument(db: Sql, _ctx: Pick<RegistryContext, 'cl
       ORDER BY 1, 2, 3`,
   );
 
-  return { apiVersion: 'spl/v1', organisations, users, trustedIssuers, apis, applications, subscriptions };
+  const spbe = await exportSpbeSection(db);
+  return {
+    apiVersion: 'spl/v1',
+    organisations,
+    users,
+    trustedIssuers,
+    apis,
+    applications,
+    subscriptions,
+    ...(spbe ? { spbe } : {}),
+  };
 }

@@ -3,6 +3,7 @@ import { ApiInput, VersionInput, VersionState } from '../apis/schemas.js';
 import { ApplicationInput } from '../applications/schemas.js';
 import { Slug } from '../common-schemas.js';
 import { OrganisationInput } from '../organisations/schemas.js';
+import { HubSpbe } from '../spbe/schemas.js';
 import { SubscriptionInput } from '../subscriptions/schemas.js';
 import { TrustedIssuerInput } from '../trusted-issuers/schemas.js';
 import { ClientIdString, UserInput } from '../users/schemas.js';
@@ -130,6 +131,8 @@ export const HubDocument = Type.Object(
     apis: Type.Optional(Type.Array(HubApi, { maxItems: 5000 })),
     applications: Type.Optional(Type.Array(HubApplication, { maxItems: 5000 })),
     subscriptions: Type.Optional(Type.Array(HubSubscription, { maxItems: 20000 })),
+    /** The SPBE roster and reviews (docs/spbe.md). */
+    spbe: Type.Optional(HubSpbe),
   },
   { additionalProperties: false },
 );

@@ -32,6 +32,8 @@ export interface MaturityInput {
   hub: { organisations: number; apis: number };
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 const list = (xs: string[], max = 10) =>
   xs.length <= max ? xs.join(', ') : `${xs.slice(0, max).join(', ')} and ${xs.length - max} more`;
 
@@ -59,7 +61,7 @@ export function computeMaturity(input: MaturityInput): { level: number; levels: 
   own.push({
     met: true,
     reasons: [
-      `the hub is in operation: it holds ${input.hub.organisations} organisations and ${input.hub.apis} APIs published in the period`,
+      `the hub is in operation: it holds ${plural(input.hub.organisations, 'organisation')} and ${plural(input.hub.apis, 'API')} published in the period`,
     ],
   });
 

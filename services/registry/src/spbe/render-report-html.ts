@@ -123,7 +123,7 @@ export function renderReportHtml(report: SpbeReport, mapSvg: string): string {
   th, td { border: 1px solid #bbb; padding: 3pt 5pt; text-align: left; vertical-align: top; } th { background: #f0f0f0; }
   li.met > strong { color: #1d6b37; } li.missed > strong { color: #a3262a; }
   .s-both { background: #b9e4c9; } .s-publishes { background: #cfe2ff; } .s-consumes { background: #ffe8b3; } .s-neither { background: #eeeeee; }
-  .map svg { width: 100%; height: auto; max-height: 180mm; } .empty { color: #777; font-style: italic; }
+  .map svg { max-width: 100%; height: auto; max-height: 180mm; } .empty { color: #777; font-style: italic; }
   .legend span { padding: 1pt 6pt; margin-right: 6pt; }
 </style>
 </head>

@@ -5,6 +5,7 @@ import { verifyAudit } from './commands/audit.js';
 import { registerEvidenceCommands } from './commands/evidence.js';
 import { exportHubTo } from './commands/export.js';
 import { showInbox } from './commands/inbox.js';
+import { REPORT_OUTPUTS, reportSpbe } from './commands/report.js';
 import { rotateSecret } from './commands/rotate-secret.js';
 import {
   CONSENT_DECISIONS,
@@ -192,6 +193,16 @@ export function buildProgram(options: RunOptions = {}): Command {
     .command('verify')
     .description('verify the audit hash chain')
     .action(run((ctx) => verifyAudit(ctx)));
+
+  program
+    .command('report')
+    .description('reports the hub produces')
+    .command('spbe')
+    .description('SPBE evidence: Indikator 18 level with reasons, coverage of PDs, APIs, federation, reviews, map')
+    .requiredOption('--period <period>', 'a year (2026) or month (2026-03)')
+    .option('--json', 'the whole report as JSON on stdout')
+    .option('-o, --output <file>', `write a file, by extension: ${REPORT_OUTPUTS}`)
+    .action(run((ctx, opts: { period: string; json?: boolean; output?: string }) => reportSpbe(ctx, opts)));
 
   registerEvidenceCommands(program, io);
 

@@ -198,7 +198,9 @@ export function buildProgram(options: RunOptions = {}): Command {
     .command('report')
     .description('reports the hub produces')
     .command('spbe')
-    .description('SPBE evidence: Indikator 18 level with reasons, coverage of PDs, APIs, federation, reviews, map')
+    .description(
+      'SPBE evidence: Indikator 18 level with reasons, coverage of PDs, APIs, federation, reviews, map',
+    )
     .requiredOption('--period <period>', 'a year (2026) or month (2026-03)')
     .option('--json', 'the whole report as JSON on stdout')
     .option('-o, --output <file>', `write a file, by extension: ${REPORT_OUTPUTS}`)

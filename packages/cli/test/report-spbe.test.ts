@@ -46,7 +46,9 @@ describe('spl report spbe against a running registry', () => {
       expect(code, err).toBe(0);
       expect(err).toContain(`to ${file}`);
     }
-    expect(readFileSync(join(cwd, 'report.html'), 'utf8')).toContain('Tingkat Kematangan Penggunaan Sistem Penghubung Layanan');
+    expect(readFileSync(join(cwd, 'report.html'), 'utf8')).toContain(
+      'Tingkat Kematangan Penggunaan Sistem Penghubung Layanan',
+    );
     expect(JSON.parse(readFileSync(join(cwd, 'report.json'), 'utf8'))).toMatchObject({ level: 1 });
     expect(readFileSync(join(cwd, 'map.png')).subarray(1, 4).toString()).toBe('PNG');
     expect(readFileSync(join(cwd, 'map.svg'), 'utf8')).toContain('<svg');

@@ -21,16 +21,21 @@ export const REPORT_OUTPUTS = Object.keys(OUTPUTS).join(', ');
  * (docs/spbe.md). Prints the level with its reasons and the coverage table; `--json` prints
  * the whole report; `-o report.html|report.json|map.svg|map.png|map.dot` writes a file.
  */
-export async function reportSpbe(ctx: CliContext, options: { period: string; json?: boolean; output?: string }) {
+export async function reportSpbe(
+  ctx: CliContext,
+  options: { period: string; json?: boolean; output?: string },
+) {
   const query = { params: { query: { period: options.period } } };
   if (options.output) {
     const kind = extname(options.output).toLowerCase() as OutputKind;
-    if (!(kind in OUTPUTS)) throw new CliError(`-o ${options.output}: the file must end in one of ${REPORT_OUTPUTS}`);
+    if (!(kind in OUTPUTS))
+      throw new CliError(`-o ${options.output}: the file must end in one of ${REPORT_OUTPUTS}`);
     const path = resolve(ctx.cwd, options.output);
     let body: string | Uint8Array;
     if (kind === '.html')
       body = await callRegistry(ctx, ctx.client.GET('/v1/spbe/report.html', { ...query, parseAs: 'text' }));
-    else if (kind === '.json') body = `${formatJson(await callRegistry(ctx, ctx.client.GET('/v1/spbe/report', query)))}\n`;
+    else if (kind === '.json')
+      body = `${formatJson(await callRegistry(ctx, ctx.client.GET('/v1/spbe/report', query)))}\n`;
     else {
       const format = kind.slice(1) as 'svg' | 'png' | 'dot';
       const map = await callRegistry(

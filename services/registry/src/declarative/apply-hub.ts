@@ -21,8 +21,8 @@ import {
 import type { RegistryContext } from '../registry-context.js';
 import type { LifecycleAction, UpstreamAuthInput, VersionState } from '../routes/apis/schemas.js';
 import type { HubDocument, HubUpstreamAuth, HubUser } from '../routes/declarative/schemas.js';
-import type { Sql } from '../store/database.js';
 import { applySpbeSection } from '../spbe/apply-spbe.js';
+import type { Sql } from '../store/database.js';
 import { applySubscription } from '../subscriptions/subscription-store.js';
 import { applyTrustedIssuer, issuerUrlPolicyOf } from '../trusted-issuers/trusted-issuer-store.js';
 import { createUser, findUserByUsername, updateUser } from '../users/user-store.js';

@@ -22,7 +22,8 @@ export async function applySpbeSection(
 ): Promise<void> {
   const operator = hasRole(principal, 'operator');
   if (spbe.roster) {
-    if (!operator) report.add('spbe_roster', 'roster', 'unchanged', 'not checked: only operators declare the roster');
+    if (!operator)
+      report.add('spbe_roster', 'roster', 'unchanged', 'not checked: only operators declare the roster');
     else {
       const { changed } = await setRoster(tx, audit, spbe.roster, now);
       report.add('spbe_roster', 'roster', changed ? 'updated' : 'unchanged');

@@ -26,8 +26,12 @@ export function computeCoverage(facts: SpbeFacts): CoverageRow[] {
   const rows = facts.organisations.map((o) => {
     const publishedApis = facts.apis.filter((a) => a.org === o.slug).length;
     const publishedTopics = facts.topics.filter((t) => t.org === o.slug).length;
-    const usedSubscriptions = facts.subscriptions.filter((s) => s.consumerOrg === o.slug && s.successfulCalls > 0);
-    const usedTopics = facts.topics.filter((t) => t.consumers.some((c) => c.org === o.slug && c.deliveries > 0));
+    const usedSubscriptions = facts.subscriptions.filter(
+      (s) => s.consumerOrg === o.slug && s.successfulCalls > 0,
+    );
+    const usedTopics = facts.topics.filter((t) =>
+      t.consumers.some((c) => c.org === o.slug && c.deliveries > 0),
+    );
     const consumed = usedSubscriptions.length + usedTopics.length;
     return {
       org: o.slug,
@@ -54,7 +58,9 @@ export function listBusApis(facts: SpbeFacts): BusApi[] {
     kind: 'api',
     versions: a.versions,
     consumers: [
-      ...new Set(facts.subscriptions.filter((s) => s.owner === a.org && s.api === a.api).map((s) => s.consumerOrg)),
+      ...new Set(
+        facts.subscriptions.filter((s) => s.owner === a.org && s.api === a.api).map((s) => s.consumerOrg),
+      ),
     ].sort(),
     calls: a.calls,
     successfulCalls: a.successfulCalls,
@@ -96,7 +102,12 @@ export function buildIntegrationGraph(
     onRoster: o.onRoster,
   }));
   for (const i of facts.issuers)
-    nodes.push({ id: `issuer:${i.slug}`, label: i.description || i.issuer, kind: 'trusted-issuer', onRoster: false });
+    nodes.push({
+      id: `issuer:${i.slug}`,
+      label: i.description || i.issuer,
+      kind: 'trusted-issuer',
+      onRoster: false,
+    });
 
   const edges = new Map<string, MapEdge>();
   const add = (from: string, to: string, kind: MapEdge['kind'], api: string, calls: number) => {
@@ -114,8 +125,10 @@ export function buildIntegrationGraph(
     if (!published.has(`${s.owner}/${s.api}`)) continue;
     add(s.owner, s.consumerOrg, 'api', s.api, s.successfulCalls);
   }
-  for (const t of facts.topics) for (const c of t.consumers) add(t.org, c.org, 'topic', t.topic, c.deliveries);
-  for (const i of facts.issuers) for (const a of i.apis) add(`issuer:${i.slug}`, a.org, 'federation', a.api, a.calls);
+  for (const t of facts.topics)
+    for (const c of t.consumers) add(t.org, c.org, 'topic', t.topic, c.deliveries);
+  for (const i of facts.issuers)
+    for (const a of i.apis) add(`issuer:${i.slug}`, a.org, 'federation', a.api, a.calls);
   return { nodes, edges: [...edges.values()] };
 }
 

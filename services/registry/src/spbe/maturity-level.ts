@@ -68,7 +68,9 @@ export function computeMaturity(input: MaturityInput): { level: number; levels: 
   if (roster.length === 0)
     own.push({
       met: false,
-      reasons: ['no roster of Perangkat Daerah is declared, so use by PDs cannot be measured (PUT /v1/spbe/roster)'],
+      reasons: [
+        'no roster of Perangkat Daerah is declared, so use by PDs cannot be measured (PUT /v1/spbe/roster)',
+      ],
     });
   else
     own.push({

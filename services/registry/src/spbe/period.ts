@@ -14,6 +14,7 @@ export function parsePeriod(label: string): ReportPeriod {
   const month = match?.[2] === undefined ? undefined : Number(match[2]);
   if (!match || year < 2000 || (month !== undefined && (month < 1 || month > 12)))
     throw errors.SPL_VALIDATION(`period ${label} is neither a year (2026) nor a month (2026-03)`);
-  if (month === undefined) return { label, from: new Date(Date.UTC(year, 0, 1)), to: new Date(Date.UTC(year + 1, 0, 1)) };
+  if (month === undefined)
+    return { label, from: new Date(Date.UTC(year, 0, 1)), to: new Date(Date.UTC(year + 1, 0, 1)) };
   return { label, from: new Date(Date.UTC(year, month - 1, 1)), to: new Date(Date.UTC(year, month, 1)) };
 }

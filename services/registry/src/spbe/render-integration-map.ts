@@ -26,7 +26,10 @@ function quote(text: string): string {
 const calls = (n: number) => `${n.toLocaleString('en-US')} call${n === 1 ? '' : 's'}`;
 
 function edgeLabel(edge: MapEdge): string {
-  const what = edge.apis.length <= 2 ? edge.apis.join(', ') : `${edge.apis.length} ${edge.kind === 'topic' ? 'topics' : 'APIs'}`;
+  const what =
+    edge.apis.length <= 2
+      ? edge.apis.join(', ')
+      : `${edge.apis.length} ${edge.kind === 'topic' ? 'topics' : 'APIs'}`;
   return `${what}\n${calls(edge.calls)}`;
 }
 
@@ -73,7 +76,9 @@ export function integrationMapDot(
             ? 'color="#2e8b57"'
             : '';
     const label = dense ? `tooltip=${quote(edgeLabel(e))}` : `label=${quote(edgeLabel(e))}`;
-    lines.push(`  ${quote(e.from)} -> ${quote(e.to)} [${label}, penwidth=${width(e.calls)}${style ? `, ${style}` : ''}];`);
+    lines.push(
+      `  ${quote(e.from)} -> ${quote(e.to)} [${label}, penwidth=${width(e.calls)}${style ? `, ${style}` : ''}];`,
+    );
   }
   lines.push('}');
   return { dot: lines.join('\n'), engine: dense ? 'neato' : 'dot' };
@@ -108,7 +113,8 @@ export function renderSvgToPng(svg: string): Buffer {
   const width = Number(/viewBox="[\d.-]+ [\d.-]+ ([\d.]+)/.exec(svg)?.[1] ?? 0);
   const resvg = new Resvg(svg, {
     background: 'white',
-    fitTo: width * 1.5 > PNG_MAX_WIDTH ? { mode: 'width', value: PNG_MAX_WIDTH } : { mode: 'zoom', value: 1.5 },
+    fitTo:
+      width * 1.5 > PNG_MAX_WIDTH ? { mode: 'width', value: PNG_MAX_WIDTH } : { mode: 'zoom', value: 1.5 },
     // Graphviz measures labels with Helvetica's metrics; Liberation Sans shares them, so text
     // fits its box (DejaVu Sans, wider, is the fallback).
     font: { loadSystemFonts: true, defaultFontFamily: 'Liberation Sans', sansSerifFamily: 'Liberation Sans' },

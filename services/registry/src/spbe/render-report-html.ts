@@ -6,7 +6,13 @@ import type { SpbeReport } from '../routes/spbe/schemas.js';
  * is HTML-escaped; the map is the SVG Graphviz drew, inlined.
  */
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
@@ -38,7 +44,18 @@ export function renderReportHtml(report: SpbeReport, mapSvg: string): string {
     .join('');
   const c = report.coverage;
   const coverage = table(
-    ['Organisation', 'Slug', 'Kind', 'Roster', 'Status', 'APIs published', 'Topics', 'Subscriptions used', 'Calls made', 'Calls served'],
+    [
+      'Organisation',
+      'Slug',
+      'Kind',
+      'Roster',
+      'Status',
+      'APIs published',
+      'Topics',
+      'Subscriptions used',
+      'Calls made',
+      'Calls served',
+    ],
     c.items.map((r) => [
       e(r.name),
       e(r.org),
@@ -54,7 +71,18 @@ export function renderReportHtml(report: SpbeReport, mapSvg: string): string {
     'No organisations are registered.',
   );
   const apis = table(
-    ['Owner', 'API', 'Kind', 'Versions', 'Consumers', 'Calls', 'Successful', '5xx rate', 'SLA target', 'Availability'],
+    [
+      'Owner',
+      'API',
+      'Kind',
+      'Versions',
+      'Consumers',
+      'Calls',
+      'Successful',
+      '5xx rate',
+      'SLA target',
+      'Availability',
+    ],
     report.apis.map((a) => [
       e(a.org),
       `${e(a.name)}<br><code>${e(a.api)}</code>`,
@@ -100,7 +128,10 @@ export function renderReportHtml(report: SpbeReport, mapSvg: string): string {
                   f.actions.length === 0
                     ? '<em>none</em>'
                     : f.actions
-                        .map((a) => `${e(a.code)}: ${e(a.description)} — <strong>${a.status}</strong>${a.dueOn ? ` (due ${e(a.dueOn)})` : ''}`)
+                        .map(
+                          (a) =>
+                            `${e(a.code)}: ${e(a.description)} — <strong>${a.status}</strong>${a.dueOn ? ` (due ${e(a.dueOn)})` : ''}`,
+                        )
                         .join('<br>'),
                 ]),
                 'No findings.',

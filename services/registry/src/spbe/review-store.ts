@@ -34,7 +34,13 @@ export function reviewOfRow(row: DbReviewRow): Review {
 
 /** The audited (and compared) form of a review: everything but timestamps. */
 function audited(r: Pick<Review, 'slug' | 'reviewedOn' | 'scope' | 'reviewer' | 'findings'>) {
-  return { slug: r.slug, reviewedOn: r.reviewedOn, scope: r.scope, reviewer: r.reviewer, findings: r.findings };
+  return {
+    slug: r.slug,
+    reviewedOn: r.reviewedOn,
+    scope: r.scope,
+    reviewer: r.reviewer,
+    findings: r.findings,
+  };
 }
 
 /** Findings with every optional list present, so a stored review compares equal to its input. */
@@ -62,7 +68,9 @@ function normaliseFindings(input: ReviewInput): Review['findings'] {
 
 /** Reviews, latest first. */
 export async function listReviews(db: Sql): Promise<Review[]> {
-  const rows = await db.query<DbReviewRow>(`SELECT ${COLUMNS} FROM spbe_reviews ORDER BY reviewed_on DESC, slug`);
+  const rows = await db.query<DbReviewRow>(
+    `SELECT ${COLUMNS} FROM spbe_reviews ORDER BY reviewed_on DESC, slug`,
+  );
   return rows.map(reviewOfRow);
 }
 
@@ -90,23 +98,48 @@ export async function putReview(
     reviewer: input.reviewer ?? '',
     findings: normaliseFindings(input),
   };
-  const [current] = await tx.query<DbReviewRow>(`SELECT ${COLUMNS} FROM spbe_reviews WHERE slug = $1 FOR UPDATE`, [slug]);
+  const [current] = await tx.query<DbReviewRow>(
+    `SELECT ${COLUMNS} FROM spbe_reviews WHERE slug = $1 FOR UPDATE`,
+    [slug],
+  );
   if (!current) {
     const [row] = await tx.query<DbReviewRow>(
       `INSERT INTO spbe_reviews (id, slug, reviewed_on, scope, reviewer, findings, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ${COLUMNS}`,
-      [randomUUID(), slug, next.reviewedOn, next.scope, next.reviewer, JSON.stringify(next.findings), now.toISOString()],
+      [
+        randomUUID(),
+        slug,
+        next.reviewedOn,
+        next.scope,
+        next.reviewer,
+        JSON.stringify(next.findings),
+        now.toISOString(),
+      ],
     );
     await audit({ action: 'spbe.review.create', entityType: 'spbe_review', entityId: slug, after: next });
     return { review: reviewOfRow(row!), result: 'created' };
   }
   const before = audited(reviewOfRow(current));
-  if (canonicalJson(before) === canonicalJson(next)) return { review: reviewOfRow(current), result: 'unchanged' };
+  if (canonicalJson(before) === canonicalJson(next))
+    return { review: reviewOfRow(current), result: 'unchanged' };
   const [row] = await tx.query<DbReviewRow>(
     `UPDATE spbe_reviews SET reviewed_on = $2, scope = $3, reviewer = $4, findings = $5, updated_at = $6
       WHERE id = $1 RETURNING ${COLUMNS}`,
-    [current.id, next.reviewedOn, next.scope, next.reviewer, JSON.stringify(next.findings), now.toISOString()],
+    [
+      current.id,
+      next.reviewedOn,
+      next.scope,
+      next.reviewer,
+      JSON.stringify(next.findings),
+      now.toISOString(),
+    ],
   );
-  await audit({ action: 'spbe.review.update', entityType: 'spbe_review', entityId: slug, before, after: next });
+  await audit({
+    action: 'spbe.review.update',
+    entityType: 'spbe_review',
+    entityId: slug,
+    before,
+    after: next,
+  });
   return { review: reviewOfRow(row!), result: 'updated' };
 }

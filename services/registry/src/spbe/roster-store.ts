@@ -15,7 +15,11 @@ export async function listRoster(db: Sql): Promise<Roster> {
     `SELECT o.slug, o.name, r.added_at FROM spbe_roster r JOIN organisations o ON o.id = r.org_id ORDER BY o.slug`,
   );
   return {
-    organisations: rows.map((r) => ({ slug: r.slug, name: r.name, addedAt: new Date(r.added_at).toISOString() })),
+    organisations: rows.map((r) => ({
+      slug: r.slug,
+      name: r.name,
+      addedAt: new Date(r.added_at).toISOString(),
+    })),
   };
 }
 
@@ -56,10 +60,10 @@ export async function setRoster(
   if (before.join('\n') === wanted.join('\n')) return { roster: await listRoster(tx), changed: false };
   await tx.query('DELETE FROM spbe_roster WHERE org_id <> ALL($1)', [orgs.map((o) => o.id)]);
   for (const org of orgs)
-    await tx.query('INSERT INTO spbe_roster (org_id, added_at) VALUES ($1, $2) ON CONFLICT (org_id) DO NOTHING', [
-      org.id,
-      now.toISOString(),
-    ]);
+    await tx.query(
+      'INSERT INTO spbe_roster (org_id, added_at) VALUES ($1, $2) ON CONFLICT (org_id) DO NOTHING',
+      [org.id, now.toISOString()],
+    );
   await audit({
     action: 'spbe.roster.set',
     entityType: 'spbe_roster',

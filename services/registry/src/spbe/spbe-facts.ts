@@ -122,7 +122,13 @@ export async function loadSpbeFacts(db: Sql, period: ReportPeriod, now: Date): P
 
   // A version counts for the period when it was published before the period ended and not
   // retired before it began (version_transitions records every lifecycle step).
-  const versionRows = await db.query<{ org: string; api: string; name: string; sla_target: number; version: string }>(
+  const versionRows = await db.query<{
+    org: string;
+    api: string;
+    name: string;
+    sla_target: number;
+    version: string;
+  }>(
     `SELECT o.slug AS org, a.slug AS api, a.name, a.sla_target, v.version
        FROM api_versions v JOIN apis a ON a.id = v.api_id JOIN organisations o ON o.id = a.org_id
       WHERE EXISTS (SELECT 1 FROM version_transitions t
@@ -161,7 +167,10 @@ export async function loadSpbeFacts(db: Sql, period: ReportPeriod, now: Date): P
     api.versions.push(v.version);
   }
   const availability = await measureAvailability(db, period, [...apiMap.values()]);
-  const apis = [...apiMap.values()].map((a) => ({ ...a, availability: availability.get(`${a.org}/${a.api}`)! }));
+  const apis = [...apiMap.values()].map((a) => ({
+    ...a,
+    availability: availability.get(`${a.org}/${a.api}`)!,
+  }));
 
   // Granted subscriptions with the calls their application made to that version. One
   // application may have had several grants of one version over time: counted once.
@@ -217,7 +226,13 @@ export async function loadSpbeFacts(db: Sql, period: ReportPeriod, now: Date): P
             (SELECT count(*) FROM applications a WHERE a.trusted_issuer_id = t.id) AS applications
        FROM trusted_issuers t ORDER BY t.slug`,
   );
-  const issuerTraffic = await db.query<{ issuer: string; org: string; api: string; calls: number; ok: number }>(
+  const issuerTraffic = await db.query<{
+    issuer: string;
+    org: string;
+    api: string;
+    calls: number;
+    ok: number;
+  }>(
     `SELECT issuer, org, api, sum(count) AS calls,
             coalesce(sum(count) FILTER (WHERE status_class IN ('2xx', '3xx')), 0) AS ok
        FROM usage_minutes WHERE minute >= $1 AND minute < $2 AND issuer = ANY($3)

@@ -451,7 +451,11 @@ export const MATRIX: Record<string, Rule> = {
   },
 
   // ── SPBE evidence (docs/spbe.md): read by operators, reviewers and auditors ──
-  'GET /v1/spbe/roster': { sample: 'the roster of PDs', request: () => get('/v1/spbe/roster'), expect: SPBE_READERS },
+  'GET /v1/spbe/roster': {
+    sample: 'the roster of PDs',
+    request: () => get('/v1/spbe/roster'),
+    expect: SPBE_READERS,
+  },
   'PUT /v1/spbe/roster': {
     sample: 'declare disdukcapil and dinkes as the roster (the same for every persona)',
     request: () => json('PUT', '/v1/spbe/roster', { organisations: ['disdukcapil', 'dinkes'] }),
@@ -464,7 +468,13 @@ export const MATRIX: Record<string, Rule> = {
       json('PUT', `/v1/spbe/reviews/mx-review-${who}`, {
         reviewedOn: '2026-01-15',
         scope: 'access matrix',
-        findings: [{ code: 'F1', description: 'finding', actions: [{ code: 'A1', description: 'fix', status: 'planned' }] }],
+        findings: [
+          {
+            code: 'F1',
+            description: 'finding',
+            actions: [{ code: 'A1', description: 'fix', status: 'planned' }],
+          },
+        ],
       }),
     expect: OPERATORS,
   },

@@ -23,7 +23,9 @@ import {
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 async function checkMap(r: TestRegistry, token: string, name: string) {
-  const report = (await send(r, token, { method: 'GET', url: `/v1/spbe/report?period=${YEAR}` })).json() as SpbeReport;
+  const report = (
+    await send(r, token, { method: 'GET', url: `/v1/spbe/report?period=${YEAR}` })
+  ).json() as SpbeReport;
   const svgRes = await send(r, token, { method: 'GET', url: `/v1/spbe/map?period=${YEAR}` });
   expect(svgRes.headers['content-type']).toMatch(/^image\/svg\+xml/);
   const svg = svgRes.body;
@@ -88,8 +90,15 @@ describe('the integration map of a generated hub (30 organisations, 200 APIs)', 
       return { slug: `pemda-${n}`, name: `Pemda Tetangga ${n}`, kind: 'pemda-lain' };
     });
     const owners = orgs.slice(0, 25);
-    const apis = Array.from({ length: 200 }, (_, i) => publishedApi(owners[i % 25]!.slug, `api-${i + 1}`, `Layanan ${i + 1}`, TINY_OPENAPI));
-    const applications = orgs.map((o) => ({ org: o.slug, slug: 'aplikasi', name: `Aplikasi ${o.slug}`, client: {} }));
+    const apis = Array.from({ length: 200 }, (_, i) =>
+      publishedApi(owners[i % 25]!.slug, `api-${i + 1}`, `Layanan ${i + 1}`, TINY_OPENAPI),
+    );
+    const applications = orgs.map((o) => ({
+      org: o.slug,
+      slug: 'aplikasi',
+      name: `Aplikasi ${o.slug}`,
+      client: {},
+    }));
     const subscriptions = apis.flatMap((a, i) =>
       [1, 7, 13].slice(0, 1 + (i % 3)).map((k) => ({
         application: `${orgs[(i + k) % orgs.length]!.slug}/aplikasi`,

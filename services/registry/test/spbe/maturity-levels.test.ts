@@ -44,7 +44,9 @@ describe('Indikator 18 maturity level', () => {
   afterAll(() => r?.close());
 
   async function report(period = YEAR): Promise<SpbeReport> {
-    return (await send(r, people.operator, { method: 'GET', url: `/v1/spbe/report?period=${period}` })).json();
+    return (
+      await send(r, people.operator, { method: 'GET', url: `/v1/spbe/report?period=${period}` })
+    ).json();
   }
   const reasons = (rep: SpbeReport, level: number) => rep.levels[level - 1]!.reasons.join(' | ');
 
@@ -75,7 +77,10 @@ describe('Indikator 18 maturity level', () => {
     expect(reasons(rep, 2)).toContain('1 of 2 Perangkat Daerah on the roster publish or consume');
     expect(reasons(rep, 3)).toContain('1 of 2 Perangkat Daerah on the roster neither publish nor consume');
     expect(reasons(rep, 3)).toContain('pd-b');
-    expect(rep.coverage.items.find((c) => c.org === 'pd-a')).toMatchObject({ status: 'publishes', publishedApis: 1 });
+    expect(rep.coverage.items.find((c) => c.org === 'pd-a')).toMatchObject({
+      status: 'publishes',
+      publishedApis: 1,
+    });
     expect(rep.apis).toEqual([
       expect.objectContaining({ org: 'pd-a', api: 'layanan-a', versions: ['v1'], calls: 0, errorRate: null }),
     ]);
@@ -85,11 +90,19 @@ describe('Indikator 18 maturity level', () => {
     await applyThroughGates(r, people, {
       applications: [{ org: 'pd-b', slug: 'aplikasi-b', name: 'Aplikasi B', client: {} }],
       subscriptions: [
-        { application: 'pd-b/aplikasi-b', api: 'pd-a/layanan-a', version: 'v1', purpose: 'Verifikasi data layanan', state: 'approved' },
+        {
+          application: 'pd-b/aplikasi-b',
+          api: 'pd-a/layanan-a',
+          version: 'v1',
+          purpose: 'Verifikasi data layanan',
+          state: 'approved',
+        },
       ],
     });
     const appB = await applicationId(r, 'pd-b', 'aplikasi-b');
-    await recordCalls(r, [{ org: 'pd-a', api: 'layanan-a', applicationId: appB, statusClass: '4xx', count: 5 }]);
+    await recordCalls(r, [
+      { org: 'pd-a', api: 'layanan-a', applicationId: appB, statusClass: '4xx', count: 5 },
+    ]);
     const rep = await report();
     expect(rep.level).toBe(2);
     expect(rep.coverage.items.find((c) => c.org === 'pd-b')).toMatchObject({
@@ -137,7 +150,12 @@ describe('Indikator 18 maturity level', () => {
     });
     await applyThroughGates(r, people, {
       applications: [
-        { org: 'bpjs', slug: 'vclaim', name: 'VClaim', federated: { issuer: 'splp-nasional', clientClaimValue: 'vc' } },
+        {
+          org: 'bpjs',
+          slug: 'vclaim',
+          name: 'VClaim',
+          federated: { issuer: 'splp-nasional', clientClaimValue: 'vc' },
+        },
       ],
     });
     await send(r, people.operator, {
@@ -147,7 +165,11 @@ describe('Indikator 18 maturity level', () => {
         reviewedOn: TODAY,
         scope: 'Reviu penggunaan SPL',
         findings: [
-          { code: 'F1', description: 'Dokumentasi API belum lengkap', actions: [{ code: 'A1', description: 'Lengkapi', status: 'planned' }] },
+          {
+            code: 'F1',
+            description: 'Dokumentasi API belum lengkap',
+            actions: [{ code: 'A1', description: 'Lengkapi', status: 'planned' }],
+          },
           { code: 'F2', description: 'Belum ada uji beban' },
         ],
       },
@@ -155,7 +177,9 @@ describe('Indikator 18 maturity level', () => {
     await recordCalls(r, [{ org: 'pd-a', api: 'layanan-a', issuer: SPLP, statusClass: '4xx', count: 3 }]);
     const rep = await report();
     expect(rep.level).toBe(3);
-    expect(reasons(rep, 4)).toContain('no federation traffic in the period from the 1 connected issuers: splp-nasional');
+    expect(reasons(rep, 4)).toContain(
+      'no federation traffic in the period from the 1 connected issuers: splp-nasional',
+    );
     expect(reasons(rep, 4)).toContain(`reviewed within the 12 months to ${TODAY}: reviu-tahunan on ${TODAY}`);
   });
 
@@ -165,7 +189,9 @@ describe('Indikator 18 maturity level', () => {
     const stale = new Date();
     stale.setUTCMonth(stale.getUTCMonth() - 13);
     const staleDay = stale.toISOString().slice(0, 10);
-    const review = (await send(r, people.operator, { method: 'GET', url: '/v1/spbe/reviews/reviu-tahunan' })).json();
+    const review = (
+      await send(r, people.operator, { method: 'GET', url: '/v1/spbe/reviews/reviu-tahunan' })
+    ).json();
     await send(r, people.operator, {
       method: 'PUT',
       url: '/v1/spbe/reviews/reviu-tahunan',
@@ -187,7 +213,9 @@ describe('Indikator 18 maturity level', () => {
   });
 
   it('is 4 (just below 5) with a recent review one of whose findings has no action', async () => {
-    const review = (await send(r, people.operator, { method: 'GET', url: '/v1/spbe/reviews/reviu-tahunan' })).json();
+    const review = (
+      await send(r, people.operator, { method: 'GET', url: '/v1/spbe/reviews/reviu-tahunan' })
+    ).json();
     await send(r, people.operator, {
       method: 'PUT',
       url: '/v1/spbe/reviews/reviu-tahunan',
@@ -207,11 +235,22 @@ describe('Indikator 18 maturity level', () => {
         reviewedOn: TODAY,
         scope: 'Reviu penggunaan SPL',
         findings: [
-          { code: 'F1', description: 'Dokumentasi API belum lengkap', actions: [{ code: 'A1', description: 'Lengkapi', status: 'done' }] },
+          {
+            code: 'F1',
+            description: 'Dokumentasi API belum lengkap',
+            actions: [{ code: 'A1', description: 'Lengkapi', status: 'done' }],
+          },
           {
             code: 'F2',
             description: 'Belum ada uji beban',
-            actions: [{ code: 'A2', description: 'Uji beban triwulanan', status: 'in-progress', dueOn: `${YEAR}-12-31` }],
+            actions: [
+              {
+                code: 'A2',
+                description: 'Uji beban triwulanan',
+                status: 'in-progress',
+                dueOn: `${YEAR}-12-31`,
+              },
+            ],
           },
         ],
       },
@@ -233,11 +272,17 @@ describe('Indikator 18 maturity level', () => {
     await send(r, people.operator, {
       method: 'PUT',
       url: '/v1/spbe/reviews/reviu-lanjutan',
-      payload: { reviewedOn: TODAY, scope: 'Reviu lanjutan', findings: [{ code: 'G1', description: 'Baru' }] },
+      payload: {
+        reviewedOn: TODAY,
+        scope: 'Reviu lanjutan',
+        findings: [{ code: 'G1', description: 'Baru' }],
+      },
     });
     // Same day: the later slug in order is not "latest"; make it unambiguous by date.
     const rep = await report();
-    const latest = [...rep.reviews].sort((a, b) => b.reviewedOn.localeCompare(a.reviewedOn) || a.slug.localeCompare(b.slug))[0]!;
+    const latest = [...rep.reviews].sort(
+      (a, b) => b.reviewedOn.localeCompare(a.reviewedOn) || a.slug.localeCompare(b.slug),
+    )[0]!;
     expect(latest.slug).toBe('reviu-lanjutan');
     expect(rep.level).toBe(4);
     expect(reasons(rep, 5)).toContain('have no improvement action: G1');

@@ -29,7 +29,9 @@ export interface Gatekeepers {
 }
 
 export async function gatekeepers(r: TestRegistry): Promise<Gatekeepers> {
-  const orgs = (await send(r, await r.operatorToken(), { method: 'GET', url: '/v1/organisations' })).json() as Array<{
+  const orgs = (
+    await send(r, await r.operatorToken(), { method: 'GET', url: '/v1/organisations' })
+  ).json() as Array<{
     slug: string;
   }>;
   if (!orgs.some((o) => o.slug === 'diskominfo')) await r.organisation('diskominfo', 'dinas-kominfo');
@@ -39,7 +41,11 @@ export async function gatekeepers(r: TestRegistry): Promise<Gatekeepers> {
   };
 }
 
-export async function send(r: TestRegistry, token: string, options: InjectOptions): Promise<LightMyRequestResponse> {
+export async function send(
+  r: TestRegistry,
+  token: string,
+  options: InjectOptions,
+): Promise<LightMyRequestResponse> {
   const res = await r.app.inject({ ...options, headers: { ...options.headers, ...bearer(token) } });
   if (res.statusCode < 200 || res.statusCode > 299)
     throw new Error(`${options.method} ${options.url}: ${res.statusCode} ${res.body}`);
@@ -53,7 +59,9 @@ export async function send(r: TestRegistry, token: string, options: InjectOption
  * it did not request.)
  */
 export async function applyThroughGates(r: TestRegistry, people: Gatekeepers, doc: Record<string, unknown>) {
-  const passes = doc.apis ? [people.operator, people.reviewer, people.operator] : [people.operator, people.operator];
+  const passes = doc.apis
+    ? [people.operator, people.reviewer, people.operator]
+    : [people.operator, people.operator];
   for (const token of passes)
     await send(r, token, { method: 'POST', url: '/v1/apply', payload: { apiVersion: 'spl/v1', ...doc } });
 }

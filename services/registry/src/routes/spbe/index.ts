@@ -124,7 +124,8 @@ export async function spbeRoutes(fastify: FastifyInstance, ctx: RegistryContext)
       config: { access: { roles: READERS } },
       schema: {
         tags,
-        summary: 'The Indikator 18 report of a period: level with reasons, coverage, APIs, federation, reviews',
+        summary:
+          'The Indikator 18 report of a period: level with reasons, coverage, APIs, federation, reviews',
         querystring: PeriodQuery,
         response: { 200: SpbeReport, ...problemResponses },
       },
@@ -175,7 +176,9 @@ export async function spbeRoutes(fastify: FastifyInstance, ctx: RegistryContext)
       const format = request.query.format ?? 'svg';
       const report = await buildSpbeReport(ctx.db, parsePeriod(request.query.period), ctx.clock());
       const body = await renderIntegrationMap(report.map, format);
-      const type = { svg: 'image/svg+xml', png: 'image/png', dot: 'text/vnd.graphviz; charset=utf-8' }[format];
+      const type = { svg: 'image/svg+xml', png: 'image/png', dot: 'text/vnd.graphviz; charset=utf-8' }[
+        format
+      ];
       // PNG is bytes; the schema says string because OpenAPI has no other type for a binary body.
       return reply.type(type).send(body as unknown as string);
     },

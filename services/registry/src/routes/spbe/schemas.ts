@@ -22,9 +22,7 @@ export const RosterInput = Type.Object(
 export type RosterInput = Static<typeof RosterInput>;
 
 export const Roster = Type.Object({
-  organisations: Type.Array(
-    Type.Object({ slug: Type.String(), name: Type.String(), addedAt: Timestamp }),
-  ),
+  organisations: Type.Array(Type.Object({ slug: Type.String(), name: Type.String(), addedAt: Timestamp })),
 });
 export type Roster = Static<typeof Roster>;
 
@@ -166,7 +164,9 @@ const BusApi = Type.Object({
   consumers: Type.Array(Type.String(), { description: 'organisations with a granted subscription' }),
   calls: Type.Integer(),
   successfulCalls: Type.Integer(),
-  errorRate: Type.Union([Type.Number(), Type.Null()], { description: 'share of 5xx answers; null without calls' }),
+  errorRate: Type.Union([Type.Number(), Type.Null()], {
+    description: 'share of 5xx answers; null without calls',
+  }),
   slaTarget: Type.Number(),
   availability: Availability,
 });

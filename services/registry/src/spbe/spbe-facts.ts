@@ -115,7 +115,8 @@ export async function loadSpbeFacts(db: Sql, period: ReportPeriod, now: Date): P
 
   const organisations = (
     await db.query<{ slug: string; name: string; kind: string; on_roster: boolean }>(
-      `SELECT o.slug, o.name, o.kind, (r.org_id IS NOT NULL) AS on_roster
+      // An organisation whose kind changed after it was put on the roster no longer counts as a PD.
+      `SELECT o.slug, o.name, o.kind, (r.org_id IS NOT NULL AND o.kind = 'perangkat-daerah') AS on_roster
          FROM organisations o LEFT JOIN spbe_roster r ON r.org_id = o.id ORDER BY o.slug`,
     )
   ).map((o) => ({ slug: o.slug, name: o.name, kind: o.kind, onRoster: o.on_roster }));

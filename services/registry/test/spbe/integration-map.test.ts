@@ -73,9 +73,9 @@ describe('the integration map of the demo hub', () => {
 
 /**
  * A generated hub of 30 organisations (25 PDs on the roster, 3 Instansi Pusat, 2 other
- * Pemda) and 200 APIs, each consumed by one to three other organisations, with traffic, and
- * one federated hub calling a few of them. Built through the REST API and apply, as an
- * operator would.
+ * Pemda) and 200 APIs, each consumed by one to three other organisations, with traffic.
+ * Built through the REST API and apply, as an operator would (federation edges are covered
+ * by maturity-levels.test.ts).
  */
 describe('the integration map of a generated hub (30 organisations, 200 APIs)', () => {
   let r: TestRegistry;

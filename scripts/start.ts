@@ -14,7 +14,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 
@@ -22,6 +22,10 @@ const root = resolve(import.meta.dirname, '..');
 // SPL_STATE_DIR moves .spl elsewhere (the quick-start test runs beside a live hub).
 const splDir = resolve(root, process.env.SPL_STATE_DIR ?? '.spl');
 const demoFile = join(splDir, 'demo.json');
+/** Credentials an apply pass issues, read and removed at once (keepWebhookSecret). */
+const issuedFile = join(splDir, 'issued-credentials.json');
+/** The demo push subscription's signing secret, for the demo's webhook receiver. */
+const webhookSecretFile = join(splDir, 'webhook-secret');
 const host = process.env.SPL_HOST ?? '127.0.0.1';
 const registryPort = Number(process.env.SPL_REGISTRY_PORT ?? 8081);
 const upstreamPort = Number(process.env.SPL_DEMO_UPSTREAM_PORT ?? 8090);
@@ -83,6 +87,7 @@ function start(name: string, args: string[], env: Record<string, string>): Child
 interface DemoSecrets {
   operator: { clientId: string; clientSecret: string };
   consumer: { clientId: string; clientSecret: string };
+  publisher: { clientId: string; clientSecret: string };
   people: Record<string, { clientId: string; clientSecret: string }>;
 }
 
@@ -96,6 +101,8 @@ function loadOrCreateSecrets(): DemoSecrets & Record<string, unknown> {
     ...current,
     operator: current.operator ?? { clientId: 'bootstrap-operator', clientSecret: secret() },
     consumer: current.consumer ?? { clientId: 'dinkes-sistem-rujukan', clientSecret: secret() },
+    // Disdukcapil's SIAK: the application allowed to publish to the demo topic.
+    publisher: current.publisher ?? { clientId: 'disdukcapil-siak', clientSecret: secret() },
     people: {
       operator: person('demo-operator'),
       reviewer: person('demo-reviewer'),
@@ -151,7 +158,15 @@ function applyAs(
 ): string {
   const result = spawnSync(
     process.execPath,
-    [join(root, 'node_modules/tsx/dist/cli.mjs'), 'packages/cli/src/bin.ts', 'apply', '-f', 'demo/hub.yaml'],
+    [
+      join(root, 'node_modules/tsx/dist/cli.mjs'),
+      'packages/cli/src/bin.ts',
+      'apply',
+      '-f',
+      'demo/hub.yaml',
+      '--credentials-out',
+      issuedFile,
+    ],
     {
       cwd: root,
       encoding: 'utf8',
@@ -165,6 +180,7 @@ function applyAs(
         SPL_DEMO_PUBLISHER_SECRET: secrets.people.publisher!.clientSecret,
         SPL_DEMO_CONSUMER_OWNER_SECRET: secrets.people.consumer!.clientSecret,
         SPL_DEMO_CONSUMER_SECRET: secrets.consumer.clientSecret,
+        SPL_DEMO_PUBLISHER_APP_SECRET: secrets.publisher.clientSecret,
       },
     },
   );
@@ -172,7 +188,29 @@ function applyAs(
     say(`✗ applying demo/hub.yaml as ${who} failed:\n${result.stderr}${result.stdout}`);
     stopAll(1);
   }
+  keepWebhookSecret();
   return result.stdout;
+}
+
+/**
+ * The apply that creates the demo's push subscription hands its `whsec_…` signing secret back
+ * once (`--credentials-out`); it goes to `.spl/webhook-secret` (0600), where the demo's
+ * stand-in for Dinkes's system reads it to verify deliveries. The issued file is removed.
+ */
+function keepWebhookSecret(): void {
+  if (!existsSync(issuedFile)) return;
+  try {
+    const issued = JSON.parse(readFileSync(issuedFile, 'utf8')) as {
+      credentials?: Array<{ kind: string; clientSecret?: string }>;
+    };
+    const webhook = issued.credentials?.find((c) => c.kind === 'topic_subscription');
+    if (webhook?.clientSecret) {
+      writeFileSync(webhookSecretFile, webhook.clientSecret, { mode: 0o600 });
+      chmodSync(webhookSecretFile, 0o600);
+    }
+  } finally {
+    rmSync(issuedFile, { force: true });
+  }
 }
 
 /** The gateway's registry client (role dataplane): made once, kept in demo.json. */
@@ -230,6 +268,7 @@ async function main(): Promise<void> {
     [process.execPath, join(root, 'node_modules/tsx/dist/cli.mjs'), 'demo/src/upstream-server.ts'],
     {
       SPL_DEMO_UPSTREAM_PORT: String(upstreamPort),
+      SPL_DEMO_WEBHOOK_SECRET_FILE: webhookSecretFile,
     },
   );
   say(`· starting the registry on ${registryUrl}`);

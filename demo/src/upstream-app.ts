@@ -13,12 +13,15 @@ import {
   Problem,
   StatusLayanan,
 } from './schemas.js';
+import { webhookReceiver } from './webhook-receiver.js';
 
 export interface DemoUpstreamOptions {
   /** `false` for silence (tests). Default: pino JSON at `info` on stdout. */
   logger?: false | { level?: string; stream?: { write(line: string): void } };
   /** The residents the API answers about. Default: the eight invented residents of DEMO_RESIDENTS. */
   residents?: readonly Penduduk[];
+  /** Where the demo event subscription's `whsec_…` secret is (webhook-receiver.ts). */
+  webhookSecretFile?: string | undefined;
 }
 
 /** A NIK is classified dikecualikan, so it must not reach a log even as part of a URL. */
@@ -60,6 +63,7 @@ export async function buildDemoUpstream(options: DemoUpstreamOptions = {}): Prom
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   await app.register(problemPlugin);
+  await app.register(webhookReceiver, { secretFile: options.webhookSecretFile });
 
   app.get('/status', { schema: { summary: 'Health probe', response: { 200: StatusLayanan } } }, async () => ({
     status: 'ok' as const,

@@ -13,7 +13,10 @@ try {
   throw err;
 }
 
-const app = await buildDemoUpstream({ logger: { level: config.SPL_LOG_LEVEL } });
+const app = await buildDemoUpstream({
+  logger: { level: config.SPL_LOG_LEVEL },
+  webhookSecretFile: config.SPL_DEMO_WEBHOOK_SECRET_FILE,
+});
 
 let closing = false;
 async function close(signal: string): Promise<void> {

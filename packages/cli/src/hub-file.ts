@@ -19,7 +19,9 @@ const at = (path: string[]) => `/${path.join('/')}`;
 
 /**
  * Turns the hub YAML into the document POST /v1/apply takes:
- * - every `openapiFile: <path>` (relative to the YAML file's folder) becomes `openapi: <text>`;
+ * - every `openapiFile: <path>` (relative to the YAML file's folder) becomes `openapi: <text>`,
+ *   and a topic's `schemaFile: <path>` (JSON or YAML) becomes `schema: <object>`; a topic's
+ *   inline `schema` is passed on as it is;
  * - every `secretRef: "env:NAME"` becomes `secret: <value of NAME>` — the file itself holds
  *   no secret (issue 2 point 13), so a plaintext `secret` in it is refused.
  * The registry checks everything else against the same schemas as its REST API.
@@ -48,7 +50,24 @@ export function resolveHubDocument(
     const out: Record<string, Json> = {};
     for (const [key, value] of Object.entries(input)) {
       const here = [...path, key];
-      if (key === 'openapiFile') {
+      const isTopic = path.length === 2 && path[0] === 'topics';
+      if (isTopic && key === 'schema') {
+        // An event schema is data, not hub configuration: a property named `secret` in it is
+        // a field of the event, not a plaintext secret, so it is passed on untouched.
+        if ('schemaFile' in input) fail(here, 'give either schema or schemaFile, not both');
+        out.schema = value as Json;
+      } else if (isTopic && key === 'schemaFile') {
+        if (typeof value !== 'string' || !value) fail(here, 'must be a file path');
+        const target = isAbsolute(value as string) ? (value as string) : resolve(baseDir, value as string);
+        try {
+          out.schema = parse(readFileSync(target, 'utf8')) as Json;
+        } catch (err) {
+          fail(
+            here,
+            `cannot read ${target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message.split('\n')[0]}`,
+          );
+        }
+      } else if (key === 'openapiFile') {
         if ('openapi' in input) fail(here, 'give either openapi or openapiFile, not both');
         if (typeof value !== 'string' || !value) fail(here, 'must be a file path');
         const target = isAbsolute(value as string) ? (value as string) : resolve(baseDir, value as string);

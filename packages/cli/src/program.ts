@@ -13,6 +13,14 @@ import {
   decideSubscription,
   subscribe,
 } from './commands/subscriptions.js';
+import {
+  decideTopicSubscription,
+  listTopics,
+  rotateWebhookSecret,
+  showTopic,
+  subscribeTopic,
+  transitionTopic,
+} from './commands/topics.js';
 import { TRANSITION_ACTIONS, transitionVersion } from './commands/transition.js';
 import { whoami } from './commands/whoami.js';
 import {
@@ -108,6 +116,14 @@ export function buildProgram(options: RunOptions = {}): Command {
     .option('--json', 'machine-readable output')
     .action(run((ctx, opts: Parameters<typeof listApis>[1]) => listApis(ctx, opts)));
 
+  list
+    .command('topics')
+    .description('the event topics you may see')
+    .option('--org <org>', 'owning organisation slug')
+    .addOption(new Option('--state <state>', 'lifecycle state').choices(LIFECYCLE_STATES))
+    .option('--json', 'machine-readable output')
+    .action(run((ctx, opts: Parameters<typeof listTopics>[1]) => listTopics(ctx, opts)));
+
   const show = program.command('show').description('show one thing in the registry');
   show
     .command('api')
@@ -115,6 +131,92 @@ export function buildProgram(options: RunOptions = {}): Command {
     .argument('<ref>', '<org>/<api>[/<version>]')
     .option('--json', 'machine-readable output')
     .action(run((ctx, ref: string, opts: { json?: boolean }) => showApi(ctx, ref, opts)));
+
+  show
+    .command('topic')
+    .description('an event topic with its schema, or its AsyncAPI 3.0 document')
+    .argument('<ref>', '<org>/<topic>')
+    .option('--json', 'machine-readable output')
+    .option('--asyncapi', 'the AsyncAPI 3.0 document instead')
+    .action(
+      run((ctx, ref: string, opts: { json?: boolean; asyncapi?: boolean }) => showTopic(ctx, ref, opts)),
+    );
+
+  const topic = program.command('topic').description('event topics: lifecycle, subscriptions, consent');
+  for (const action of TRANSITION_ACTIONS) {
+    const command = topic
+      .command(action)
+      .description(`${action} a topic (lifecycle; the registry checks your role)`)
+      .argument('<ref>', '<org>/<topic>');
+    if (action === 'reject') command.requiredOption('--reason <text>', 'why (sent back to the publisher)');
+    else command.option('--reason <text>', 'note recorded with the transition');
+    command.action(
+      run((ctx, ref: string, opts: { reason?: string }) =>
+        transitionTopic(ctx, action, ref, opts.reason ? { reason: opts.reason } : {}),
+      ),
+    );
+  }
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  topic
+    .command('subscribe')
+    .description("ask for a topic's events for an application (push to a webhook, or pull)")
+    .argument('<application>', '<org>/<app>')
+    .argument('<topic>', '<org>/<topic>')
+    .requiredOption('--purpose <text>', 'why the application needs the events')
+    .option('--push <url>', 'webhook URL (https); without it the subscription is pull')
+    .option('--type <type>', 'only events of this CloudEvents type (repeatable)', collect)
+    .option('--subject-prefix <prefix>', 'only events whose subject starts so (repeatable)', collect)
+    .option(
+      '--credentials-out <file>',
+      'file for the webhook signing secret (mode 0600); required with --push',
+    )
+    .action(
+      run(
+        (
+          ctx,
+          application: string,
+          ref: string,
+          opts: {
+            purpose: string;
+            push?: string;
+            type?: string[];
+            subjectPrefix?: string[];
+            credentialsOut?: string;
+          },
+        ) =>
+          subscribeTopic(ctx, application, ref, {
+            purpose: opts.purpose,
+            ...(opts.push ? { push: opts.push } : {}),
+            ...(opts.type ? { types: opts.type } : {}),
+            ...(opts.subjectPrefix ? { subjectPrefixes: opts.subjectPrefix } : {}),
+            ...(opts.credentialsOut ? { credentialsOut: opts.credentialsOut } : {}),
+          }),
+      ),
+    );
+  topic
+    .command('consent')
+    .description("the topic owner's decision on a topic subscription")
+    .argument('<subscriptionId>')
+    .addArgument(new Argument('<decision>').choices(CONSENT_DECISIONS))
+    .option('--reason <text>')
+    .action(
+      run((ctx, id: string, decision: ConsentDecision, opts: { reason?: string }) =>
+        decideTopicSubscription(ctx, id, decision, opts),
+      ),
+    );
+  topic
+    .command('rotate-secret')
+    .description(
+      "rotate a push subscription's webhook signing secret (the old one keeps signing for the overlap)",
+    )
+    .argument('<subscriptionId>')
+    .option('--overlap <seconds>', 'how long the old secret keeps signing', seconds)
+    .option('--credentials-out <file>', 'file for the new secret (mode 0600); required')
+    .action(
+      run((ctx, id: string, opts: { overlap?: number; credentialsOut?: string }) =>
+        rotateWebhookSecret(ctx, id, opts),
+      ),
+    );
 
   for (const action of TRANSITION_ACTIONS) {
     const command = program

@@ -35,3 +35,9 @@ export function parseApplicationRef(text: string): { org: string; app: string } 
 export function formatApiRef(ref: ApiRef): string {
   return ref.version ? `${ref.org}/${ref.api}/${ref.version}` : `${ref.org}/${ref.api}`;
 }
+
+/** `<org>/<topic>`. */
+export function parseTopicRef(text: string): { org: string; topic: string } {
+  const [org, topic] = parts(text, 'a topic: <org>/<topic>', [2]) as [string, string];
+  return { org, topic };
+}

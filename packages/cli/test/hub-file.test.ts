@@ -20,6 +20,41 @@ describe('reading a hub file for spl apply', () => {
     return file;
   };
 
+  it('reads a topic’s schemaFile, and passes an inline event schema on untouched (a field named secret is data)', () => {
+    mkdirSync(join(dir, 'schemas'));
+    write('schemas/kelahiran.yaml', 'type: object\nproperties:\n  nomorAkta: { type: string }\n');
+    const file = write(
+      'hub.yaml',
+      [
+        'apiVersion: spl/v1',
+        'topics:',
+        '  - { org: disdukcapil, slug: kelahiran, classification: terbatas, schemaFile: schemas/kelahiran.yaml }',
+        '  - org: dinsos',
+        '    slug: bantuan',
+        '    classification: rahasia',
+        '    schema: { type: object, properties: { secret: { type: string }, openapiFile: { type: string } } }',
+      ].join('\n'),
+    );
+    const doc = loadHubFile(file, {});
+    expect(doc.topics).toEqual([
+      {
+        org: 'disdukcapil',
+        slug: 'kelahiran',
+        classification: 'terbatas',
+        schema: { type: 'object', properties: { nomorAkta: { type: 'string' } } },
+      },
+      {
+        org: 'dinsos',
+        slug: 'bantuan',
+        classification: 'rahasia',
+        schema: {
+          type: 'object',
+          properties: { secret: { type: 'string' }, openapiFile: { type: 'string' } },
+        },
+      },
+    ]);
+  });
+
   it('inlines each openapiFile, read relative to the YAML file’s folder', () => {
     mkdirSync(join(dir, 'openapi'));
     write('openapi/kependudukan-v1.yaml', OPENAPI);

@@ -7,6 +7,12 @@ export {
 } from './checkpoint.js';
 export { createEvidenceChain, type EvidenceChain, hashedPart } from './evidence-chain.js';
 export {
+  createEvidenceLog,
+  createInstanceId,
+  type EvidenceLog,
+  type EvidenceLogOptions,
+} from './evidence-log-writer.js';
+export {
   type Checkpoint,
   EMPTY_DIGEST,
   EVIDENCE_FORMAT,

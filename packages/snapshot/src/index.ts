@@ -1,4 +1,5 @@
 export { checkSnapshot, parseSnapshot, parseSnapshotNotice, SnapshotFormatError } from './parse-snapshot.js';
+export { createRegistryTokenSource, RegistryTokenError } from './registry-token.js';
 export {
   createSnapshotClient,
   SNAPSHOT_FILE,

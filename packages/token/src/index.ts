@@ -12,5 +12,13 @@ export {
   deriveBackendIdentityKey,
   signBackendIdentity,
 } from './backend-identity.js';
+export {
+  createFederatedVerifier,
+  type FederatedIdentity,
+  type FederatedVerifier,
+  type FederatedVerifierOptions,
+} from './federation/federated-verifier.js';
+export { FederationError, type FederationFailure } from './federation/federation-error.js';
+export { createJwksFetcher, type JwksFetcherOptions } from './federation/jwks-fetcher.js';
 export { type GeneratedKey, generateSigningKey, importSigningKey, type PublicJwk } from './signing-key.js';
 export { type AccessTokenVerifier, createAccessTokenVerifier, TokenError } from './verify.js';

@@ -1,4 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { createEgressPolicy } from '@spl/egress';
 import { createMetricsRegistry, metricsPlugin, type Registry } from '@spl/metrics';
 import { openapiDocsPlugin } from '@spl/openapi-docs';
 import { problemPlugin, problemType, sendProblem } from '@spl/problem';
@@ -17,7 +18,6 @@ import { createSnapshotRuntime, type SnapshotRuntime } from './snapshot/snapshot
 import { installClientCertificates } from './tls/client-certificate.js';
 import type { ServerTls } from './tls/server-tls.js';
 import { createBackendIdentity } from './upstream/backend-identity.js';
-import { createEgressPolicy } from './upstream/egress.js';
 import { createForwarder } from './upstream/forward.js';
 import { createHealthChecker, type HealthChecker } from './upstream/health-checker.js';
 import { createUpstreamPools, type UpstreamPools } from './upstream/upstream-pools.js';

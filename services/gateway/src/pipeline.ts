@@ -71,7 +71,7 @@ export interface RequestValidator<Compiled = unknown> {
   validate(compiled: Compiled, input: ValidationInput): ValidationFailure | null;
 }
 
-/** Builds the federated issuers' verifier for a snapshot (auth/federation/), or null when it lists none. */
+/** Builds the federated issuers' verifier for a snapshot (@spl/token federation/), or null when it lists none. */
 export type FederatedVerifierFactory = (snapshot: Snapshot) => IssuerTokenVerifier | null;
 
 /**

@@ -3,6 +3,7 @@ import { lookup } from 'node:dns/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { createEgressPolicy, EgressConfigError } from '@spl/egress';
 import { ConfigError } from '@spl/env-config';
 import { createMetricsRegistry } from '@spl/metrics';
 import { createSecretBox, parseMasterKey, type SecretBox } from '@spl/secret-box';
@@ -14,7 +15,6 @@ import { createEvidenceLog, createInstanceId, installEvidence } from './evidence
 import { createRedisKeys } from './redis-keys.js';
 import { createStandardPolicies } from './standard-policies.js';
 import { loadServerTls, type ServerTls } from './tls/server-tls.js';
-import { createEgressPolicy, EgressConfigError } from './upstream/egress.js';
 import { installUsage } from './usage/install-usage.js';
 import { createUsageAggregator } from './usage/usage-aggregator.js';
 

@@ -1,11 +1,10 @@
 import type { Registry } from '@spl/metrics';
 import type { Snapshot } from '@spl/snapshot';
+import { createFederatedVerifier, FederationError } from '@spl/token';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { decodeJwt } from 'jose';
 import { type Caller, InvalidTokenError, type IssuerTokenVerifier } from './auth/caller.js';
-import { createFederatedVerifier } from './auth/federation/federated-verifier.js';
-import { FederationError } from './auth/federation/federation-error.js';
 import { errors } from './errors.js';
 import { createFloodGuard, type FloodGuard } from './limits/flood-guard.js';
 import {
@@ -28,7 +27,7 @@ import {
 /**
  * The gateway's standard policies, each an independent module, adapted to the request
  * path's seams (pipeline.ts): the shared rate limit (limits/), OpenAPI request validation
- * (validation/), federated issuers (auth/federation/), metrics and the masked access log
+ * (validation/), federated issuers (@spl/token federation/), metrics and the masked access log
  * (observability/) and the per-IP flood guard. server.ts installs them all; tests pick.
  */
 

@@ -23,6 +23,7 @@ import { organisationRoutes } from './routes/organisations/index.js';
 import { snapshotRoutes } from './routes/snapshot/index.js';
 import { spbeRoutes } from './routes/spbe/index.js';
 import { subscriptionRoutes } from './routes/subscriptions/index.js';
+import { topicRoutes } from './routes/topics/index.js';
 import { trustedIssuerRoutes } from './routes/trusted-issuers/index.js';
 import { usageRoutes } from './routes/usage/index.js';
 import { userRoutes } from './routes/users/index.js';
@@ -147,6 +148,7 @@ export async function buildApp(
   await app.register(trustedIssuerRoutes, ctx);
   await app.register(applicationRoutes, ctx);
   await app.register(subscriptionRoutes, ctx);
+  await app.register(topicRoutes, ctx);
   await app.register(inboxRoutes, ctx);
   await app.register(snapshotRoutes, ctx);
   await app.register(keyRoutes, ctx);

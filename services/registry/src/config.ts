@@ -36,6 +36,14 @@ export const RegistryConfigSchema = Type.Object({
   SPL_AUTH_LOCKOUT_AFTER: Type.Integer({ minimum: 1, default: 10 }),
   /** Lockout duration and counting window, seconds. */
   SPL_AUTH_LOCKOUT_SECONDS: Type.Integer({ minimum: 1, default: 900 }),
+  /** The broker's public base URL, named in the AsyncAPI catalog; default SPL_HOST with port 8082. */
+  SPL_BROKER_URL: Type.Optional(Type.String({ pattern: '^https?://[^/]+(/.*[^/])?$' })),
+  /**
+   * The data planes' outbound allow-list (ARCHITECTURE "Outbound calls"), when the registry is
+   * told it: a push subscription's webhook host must be listed (a name, an IP or CIDR, or `*`).
+   * Unset: only the URL's form is checked; the broker checks again when connecting.
+   */
+  SPL_EGRESS_ALLOW: Type.Optional(Type.String()),
   /** Largest accepted OpenAPI document, bytes. */
   SPL_OPENAPI_MAX_BYTES: Type.Integer({ minimum: 1024, default: 2 * 1024 * 1024 }),
   SPL_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {

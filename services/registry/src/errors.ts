@@ -7,6 +7,8 @@ import { createErrorCatalogue } from '@spl/problem';
 export const errors = createErrorCatalogue({
   SPL_VALIDATION: { status: 400, title: 'Request failed validation' },
   SPL_INVALID_OPENAPI: { status: 400, title: 'Invalid OpenAPI document' },
+  SPL_INVALID_EVENT_SCHEMA: { status: 400, title: 'Invalid event data schema' },
+  SPL_WEBHOOK_URL_REFUSED: { status: 400, title: 'Webhook URL not allowed' },
   SPL_UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
   SPL_FORBIDDEN: { status: 403, title: 'Not allowed' },
   SPL_PERSON_REQUIRED: { status: 403, title: 'A named person must do this' },

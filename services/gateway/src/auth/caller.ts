@@ -1,6 +1,6 @@
 /**
  * Who is calling: the application a verified token names. Produced by a TokenVerifier —
- * the hub's own (hub-token-verifier.ts) or a federated issuer's (auth/federation/).
+ * the hub's own (hub-token-verifier.ts) or a federated issuer's (@spl/token federation/).
  */
 export interface Caller {
   /** The snapshot application; null when the token is valid but names no registered application (403 later). */
@@ -46,7 +46,7 @@ export interface TokenVerifier {
 }
 
 /**
- * The seam for federated issuers (issue 3 §3; auth/federation/). Built once per snapshot
+ * The seam for federated issuers (issue 3 §3; @spl/token federation/). Built once per snapshot
  * from its `trustedIssuers` and `applications`; the gateway hands it the tokens whose
  * (unverified) `iss` is in `issuers`, and it must verify them fully itself.
  */

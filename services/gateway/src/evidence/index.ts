@@ -3,5 +3,5 @@ export {
   createInstanceId,
   type EvidenceLog,
   type EvidenceLogOptions,
-} from './evidence-log.js';
+} from '@spl/evidence-log';
 export { installEvidence } from './install-evidence.js';

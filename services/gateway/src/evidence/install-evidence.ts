@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
+import type { EvidenceLog } from '@spl/evidence-log';
 import { EMPTY_DIGEST } from '@spl/evidence-log';
 import type { FastifyInstance } from 'fastify';
-import type { EvidenceLog } from './evidence-log.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,13 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createSnapshotClient, parseSnapshot, type Snapshot, type SnapshotClient } from '@spl/snapshot';
+import {
+  createRegistryTokenSource,
+  createSnapshotClient,
+  parseSnapshot,
+  type Snapshot,
+  type SnapshotClient,
+} from '@spl/snapshot';
 import type { Redis } from 'ioredis';
 import type { Caller } from '../auth/caller.js';
 import type { GatewayConfig } from '../config.js';
 import type { GatewayObserver } from '../pipeline.js';
 import { createRedisKeys } from '../redis-keys.js';
 import { compileRouteTable, type RouteTable, type RouteTableDeps } from '../routing/route-table.js';
-import { createRegistryTokenSource } from './registry-token.js';
 
 export interface SnapshotStatus {
   isLoaded: boolean;

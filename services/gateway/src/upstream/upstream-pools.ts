@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
+import { type EgressPolicy, EgressRefusedError } from '@spl/egress';
 import { Agent, buildConnector, Pool } from 'undici';
 import { type CircuitBreaker, type CircuitState, createCircuitBreaker } from './circuit-breaker.js';
-import { type EgressPolicy, EgressRefusedError } from './egress.js';
 import { createRetryBudget, type RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 
 /** Client certificate for mutual TLS to an upstream (BKS 60(3)(i)). */

@@ -25,6 +25,11 @@ export interface UsageRecordJson {
   bytesOut: number;
   /** Counts per bucket of USAGE_LATENCY_BUCKETS_MS, plus a last bucket for +Inf. */
   latency: number[];
+  /**
+   * Absent (or `call`) for the gateway's API calls; the broker writes `event` records of the
+   * same shape (services/broker/src/usage/event-usage.ts), with an `outcome`.
+   */
+  kind?: 'call' | 'event';
 }
 
 export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;

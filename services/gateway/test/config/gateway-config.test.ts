@@ -1,7 +1,7 @@
+import { createEgressPolicy, EgressConfigError } from '@spl/egress';
 import { ConfigError } from '@spl/env-config';
 import { describe, expect, it } from 'vitest';
 import { GatewayConfigError, loadGatewayConfig, productionProblems } from '../../src/config.js';
-import { createEgressPolicy, EgressConfigError } from '../../src/upstream/egress.js';
 
 const credentials = { SPL_GATEWAY_CLIENT_ID: 'gw', SPL_GATEWAY_CLIENT_SECRET: 'secret' };
 

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SnapshotApplication, SnapshotTrustedIssuer } from '@spl/snapshot';
+import { createFederatedVerifier, type FederatedVerifierOptions, FederationError } from '@spl/token';
 import {
   base64url,
   type CryptoKey,
@@ -13,11 +14,6 @@ import {
   SignJWT,
 } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  createFederatedVerifier,
-  type FederatedVerifierOptions,
-} from '../../src/auth/federation/federated-verifier.js';
-import { FederationError } from '../../src/auth/federation/federation-error.js';
 
 /**
  * A second issuer (the national SPLP) served by a real JWKS server on port 0:

@@ -24,6 +24,8 @@ import type { HubDocument, HubUpstreamAuth, HubUser } from '../routes/declarativ
 import { applySpbeSection } from '../spbe/apply-spbe.js';
 import type { Sql } from '../store/database.js';
 import { applySubscription } from '../subscriptions/subscription-store.js';
+import { applyTopic, getVisibleTopicRow, transitionTopic } from '../topics/topic-store.js';
+import { applyTopicSubscription } from '../topics/topic-subscription-store.js';
 import { applyTrustedIssuer, issuerUrlPolicyOf } from '../trusted-issuers/trusted-issuer-store.js';
 import { createUser, findUserByUsername, updateUser } from '../users/user-store.js';
 import { ApplyReport } from './apply-report.js';
@@ -410,6 +412,101 @@ export async function applyHubDocument(
         undefined,
     );
   }
+  for (const { state, ...topic } of doc.topics ?? []) {
+    const id = `${topic.org}/${topic.slug}`;
+    const result = await unlessRefused(() => applyTopic(tx, audit, principal, topic, now));
+    if (isRefusal(result)) {
+      report.add('topic', id, 'refused', `definition not checked: ${result.refusedBecause}`);
+      if ((await topicState(tx, principal, topic.org, topic.slug)) === undefined) continue;
+    } else report.add('topic', id, result);
+    await moveTopicTowards(tx, audit, principal, topic.org, topic.slug, state ?? 'draft', ctx, report);
+  }
+
+  for (const sub of doc.topicSubscriptions ?? []) {
+    const id = `${sub.application} → ${sub.topic}`;
+    const [topicOrg, topicSlug] = sub.topic.split('/') as [string, string];
+    const state = await topicState(tx, principal, topicOrg, topicSlug);
+    if (state !== 'published' && state !== 'deprecated') {
+      report.add(
+        'topic_subscription',
+        id,
+        'pending',
+        `waiting for ${sub.topic} to be published (it is ${state ?? 'missing'})`,
+      );
+      continue;
+    }
+    const out = await unlessRefused(() => applyTopicSubscription(tx, audit, principal, sub, ctx));
+    if (isRefusal(out)) {
+      report.add('topic_subscription', id, 'refused', out.refusedBecause);
+      continue;
+    }
+    if (out.secret && out.topicSubscription)
+      report.issuedCredentials.push({
+        kind: 'topic_subscription',
+        id,
+        clientId: out.topicSubscription.id,
+        clientSecret: out.secret,
+      });
+    report.add(
+      'topic_subscription',
+      id,
+      out.result,
+      [out.did.length ? `did ${out.did.join(', ')}` : '', out.pending ?? ''].filter(Boolean).join('; ') ||
+        undefined,
+    );
+  }
+
   if (doc.spbe) await applySpbeSection(tx, audit, principal, doc.spbe, now, report);
   return report;
+}
+
+/** A topic's state as the caller may see it; undefined for one it may not. */
+async function topicState(
+  tx: Sql,
+  principal: Principal,
+  org: string,
+  topic: string,
+): Promise<VersionState | undefined> {
+  try {
+    return (await getVisibleTopicRow(tx, principal, { org, topic })).state;
+  } catch (err) {
+    if (isSplError(err) && err.code === 'SPL_NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
+/** Moves a topic towards `desired` one gate at a time, as far as the caller may (as for versions). */
+async function moveTopicTowards(
+  tx: Sql,
+  audit: RecordAudit,
+  principal: Principal,
+  org: string,
+  topic: string,
+  desired: VersionState,
+  ctx: ApplyContext,
+  report: ApplyReport,
+): Promise<void> {
+  const id = `${org}/${topic}`;
+  let state = (await topicState(tx, principal, org, topic))!;
+  if (ORDER.indexOf(state) > ORDER.indexOf(desired))
+    return report.add('topic', id, 'refused', `is ${state}; a topic does not move back to ${desired}`);
+  const steps: string[] = [];
+  while (state !== desired) {
+    const action = NEXT[state]!;
+    const out = await unlessRefused(() =>
+      transitionTopic(tx, audit, principal, { org, topic }, { action }, ctx),
+    );
+    if (isRefusal(out)) {
+      const waiting = `${state}; waiting to ${action}: ${out.refusedBecause}`;
+      return report.add(
+        'topic',
+        id,
+        steps.length ? 'transitioned' : 'pending',
+        steps.length ? `${steps.join(', ')}; now ${waiting}` : waiting,
+      );
+    }
+    steps.push(action);
+    state = out.state;
+  }
+  if (steps.length) report.add('topic', id, 'transitioned', `${steps.join(', ')} → ${state}`);
 }

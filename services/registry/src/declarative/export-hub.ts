@@ -137,6 +137,67 @@ export async function exportHubDocument(db: Sql, _ctx: Pick<RegistryContext, 'cl
       ORDER BY 1, 2, 3`,
   );
 
+  type HubTopic = NonNullable<HubDocument['topics']>[number];
+  const topicRows = await db.query<{
+    org: string;
+    slug: string;
+    description: string;
+    classification: HubTopic['classification'];
+    schema: Record<string, unknown>;
+    limits: NonNullable<HubTopic['limits']>;
+    state: NonNullable<HubTopic['state']>;
+    grants: string[] | null;
+  }>(
+    `SELECT o.slug AS org, t.slug, t.description, t.classification, es.schema, t.limits, t.state,
+            (SELECT array_agg(ao.slug || '/' || a.slug ORDER BY 1) FROM topic_publish_grants g
+               JOIN applications a ON a.id = g.application_id JOIN organisations ao ON ao.id = a.org_id
+              WHERE g.topic_id = t.id) AS grants
+       FROM topics t JOIN organisations o ON o.id = t.org_id JOIN event_schemas es ON es.hash = t.schema_hash
+      ORDER BY o.slug, t.slug`,
+  );
+  const topics = topicRows.map((t) => ({
+    org: t.org,
+    slug: t.slug,
+    ...(t.description ? { description: t.description } : {}),
+    classification: t.classification,
+    schema: t.schema,
+    limits: t.limits,
+    ...(t.grants?.length ? { publishGrants: t.grants.sort() } : {}),
+    state: t.state,
+  }));
+
+  // Live ones only, and never a webhook secret: a re-created push subscription gets a new one.
+  type HubTopicSubscription = NonNullable<HubDocument['topicSubscriptions']>[number];
+  const topicSubscriptions = (
+    await db.query<{
+      application: string;
+      topic: string;
+      purpose: string;
+      mode: HubTopicSubscription['mode'];
+      push_url: string | null;
+      types: string[] | null;
+      subject_prefixes: string[] | null;
+      state: 'pending' | 'approved' | 'suspended';
+    }>(
+      `SELECT ao.slug || '/' || a.slug AS application, tor.slug || '/' || t.slug AS topic, s.purpose, s.mode,
+              s.push_url, s.types, s.subject_prefixes, s.state
+         FROM topic_subscriptions s
+         JOIN applications a ON a.id = s.application_id JOIN organisations ao ON ao.id = a.org_id
+         JOIN topics t ON t.id = s.topic_id JOIN organisations tor ON tor.id = t.org_id
+        WHERE s.state IN ('pending', 'approved', 'suspended')
+        ORDER BY 1, 2`,
+    )
+  ).map((s) => ({
+    application: s.application,
+    topic: s.topic,
+    purpose: s.purpose,
+    mode: s.mode,
+    ...(s.push_url ? { pushUrl: s.push_url } : {}),
+    ...(s.types ? { types: s.types } : {}),
+    ...(s.subject_prefixes ? { subjectPrefixes: s.subject_prefixes } : {}),
+    state: s.state,
+  }));
+
   const spbe = await exportSpbeSection(db);
   return {
     apiVersion: 'spl/v1',
@@ -146,6 +207,8 @@ export async function exportHubDocument(db: Sql, _ctx: Pick<RegistryContext, 'cl
     apis,
     applications,
     subscriptions,
+    topics,
+    topicSubscriptions,
     ...(spbe ? { spbe } : {}),
   };
 }

@@ -131,5 +131,123 @@ export async function inboxOf(
       });
   }
 
+  for (const item of await topicItems(db, principal, approvers, now)) items.push(item);
   return items.sort((a, b) => a.since.localeCompare(b.since) || a.path.localeCompare(b.path));
+}
+
+interface TopicRow {
+  org: string;
+  topic: string;
+  review_note: string | null;
+  since: Date;
+}
+
+async function topicsIn(db: Sql, state: string, org?: string): Promise<TopicRow[]> {
+  return db.query<TopicRow>(
+    `SELECT o.slug AS org, t.slug AS topic, t.review_note,
+            coalesce((SELECT max(x.at) FROM topic_transitions x WHERE x.topic_id = t.id AND x.to_state = t.state),
+                     t.updated_at) AS since
+       FROM topics t JOIN organisations o ON o.id = t.org_id
+      WHERE t.state = $1 ${org ? 'AND o.slug = $2' : ''}`,
+    org ? [state, org] : [state],
+  );
+}
+
+/** The same for event topics: reviews, publishing, consent, and suspensions of the caller's subscriptions. */
+async function topicItems(
+  db: Sql,
+  principal: Principal,
+  approvers: { kelaikanOperasi: Role; kelaikanKeamanan: Role },
+  now: Date,
+): Promise<InboxItem[]> {
+  const items: InboxItem[] = [];
+  const path = (t: TopicRow) => `/v1/topics/${t.org}/${t.topic}`;
+  if (hasRole(principal, approvers.kelaikanOperasi))
+    for (const t of await topicsIn(db, 'submitted'))
+      items.push({
+        kind: 'review-kelaikan-operasi',
+        summary: `topic ${t.org}/${t.topic} was submitted and waits for kelaikan operasi`,
+        path: path(t),
+        since: iso(t.since),
+      });
+  if (hasRole(principal, approvers.kelaikanKeamanan))
+    for (const t of await topicsIn(db, 'kelaikan_operasi'))
+      items.push({
+        kind: 'review-kelaikan-keamanan',
+        summary: `topic ${t.org}/${t.topic} has kelaikan operasi and waits for kelaikan keamanan`,
+        path: path(t),
+        since: iso(t.since),
+      });
+  const isOperator = hasRole(principal, 'operator');
+  const isPublisher = hasRole(principal, 'publisher');
+  if (isPublisher) {
+    for (const t of await topicsIn(db, 'kelaikan_keamanan', principal.org))
+      items.push({
+        kind: 'publish-topic',
+        summary: `topic ${t.org}/${t.topic} has kelaikan operasi and keamanan and can be published`,
+        path: path(t),
+        since: iso(t.since),
+      });
+    for (const t of await topicsIn(db, 'draft', principal.org))
+      if (t.review_note)
+        items.push({
+          kind: 'topic-returned',
+          summary: `topic ${t.org}/${t.topic} was sent back to draft: ${t.review_note}`,
+          path: path(t),
+          since: iso(t.since),
+        });
+  }
+
+  const SUBS = `SELECT s.id, ao.slug || '/' || a.slug AS app, tor.slug || '/' || t.slug AS topic, s.purpose,
+                       s.reason, s.decided_by, s.created_at, s.decided_at
+                  FROM topic_subscriptions s
+                  JOIN applications a ON a.id = s.application_id JOIN organisations ao ON ao.id = a.org_id
+                  JOIN topics t ON t.id = s.topic_id JOIN organisations tor ON tor.id = t.org_id`;
+  type SubRow = {
+    id: string;
+    app: string;
+    topic: string;
+    purpose: string;
+    reason: string | null;
+    decided_by: string | null;
+    created_at: Date;
+    decided_at: Date | null;
+  };
+  const subPath = (s: SubRow) => `/v1/topic-subscriptions/${s.id}`;
+  if (isOperator || isPublisher)
+    for (const s of await db.query<SubRow>(
+      `${SUBS} WHERE s.state = 'pending' ${isOperator ? '' : 'AND tor.slug = $1'}`,
+      isOperator ? [] : [principal.org],
+    ))
+      items.push({
+        kind: 'consent-topic-subscription',
+        summary: `${s.app} asks for the events of ${s.topic}: ${s.purpose}`,
+        path: subPath(s),
+        since: iso(s.created_at),
+      });
+  if (hasRole(principal, 'consumer', 'publisher')) {
+    for (const s of await db.query<SubRow>(`${SUBS} WHERE s.state = 'suspended' AND ao.slug = $1`, [
+      principal.org,
+    ]))
+      items.push({
+        kind: 'topic-subscription-suspended',
+        summary: `the subscription of ${s.app} to ${s.topic} was suspended${s.decided_by ? ` by ${s.decided_by}` : ''}${
+          s.reason ? `: ${s.reason}` : ''
+        }`,
+        path: subPath(s),
+        since: iso(s.decided_at ?? s.created_at),
+      });
+    const cutoff = new Date(now.getTime() - REJECTED_WINDOW_DAYS * 86_400_000);
+    for (const s of await db.query<SubRow>(
+      `${SUBS} WHERE s.state = 'rejected' AND ao.slug = $1 AND s.decided_at >= $2`,
+      [principal.org, cutoff.toISOString()],
+    ))
+      items.push({
+        kind: 'topic-subscription-rejected',
+        summary: `${s.topic} refused ${s.app}${s.reason ? `: ${s.reason}` : ''}`,
+        path: subPath(s),
+        since: iso(s.decided_at ?? s.created_at),
+      });
+  }
+  return items;
 }

@@ -35,7 +35,7 @@ type Actor =
   | { kind: 'operator' }
   | { kind: 'approver'; gate: 'SPL_APPROVER_KELAIKAN_OPERASI' | 'SPL_APPROVER_KELAIKAN_KEAMANAN' };
 
-interface Rule {
+export interface Rule {
   action: LifecycleAction;
   from: VersionState;
   to: VersionState;
@@ -106,16 +106,16 @@ export function allowedActions(state: VersionState): LifecycleAction[] {
 function assertMayMake(
   principal: Principal,
   rule: Rule,
-  ref: VersionRef,
+  ownerOrg: string,
   ctx: LifecycleContext,
 ): string | undefined {
   switch (rule.by.kind) {
     case 'owner':
-      assertActsForOrg(principal, ref.org, ['publisher']);
+      assertActsForOrg(principal, ownerOrg, ['publisher']);
       return principal.userId;
     case 'operator':
       if (!hasRole(principal, 'operator'))
-        throw errors.SPL_FORBIDDEN(`only operators retire a published version; deprecate it first`);
+        throw errors.SPL_FORBIDDEN(`only operators retire what is published; deprecate it first`);
       return principal.userId;
     case 'approver': {
       const gate = GATE_NAMES[rule.by.gate];
@@ -130,6 +130,44 @@ function assertMayMake(
       return userId;
     }
   }
+}
+
+/** A transition found allowed: the rule, the person who made it, and the review note to keep. */
+export interface CheckedTransition {
+  rule: Rule;
+  userId: string | undefined;
+}
+
+/**
+ * The gates themselves, for anything with this lifecycle (API versions, event topics):
+ * finds the rule for `request.action` from `state` and checks that the caller may make it.
+ * Throws SPL_INVALID_TRANSITION, SPL_FORBIDDEN, SPL_PERSON_REQUIRED or SPL_VALIDATION
+ * (a rejection without a reason); writes nothing.
+ */
+export function checkTransition(
+  principal: Principal,
+  what: string,
+  ownerOrg: string,
+  state: VersionState,
+  request: TransitionInput,
+  ctx: LifecycleContext,
+): CheckedTransition {
+  const rule = LIFECYCLE.find((r) => r.from === state && r.action === request.action);
+  if (!rule) {
+    const allowed = allowedActions(state);
+    throw errors.SPL_INVALID_TRANSITION(
+      `${what} is ${state}; ${request.action} is not allowed from there (allowed: ${
+        allowed.length ? allowed.join(', ') : 'none'
+      })`,
+      { extensions: { state, allowedActions: allowed } },
+    );
+  }
+  const userId = assertMayMake(principal, rule, ownerOrg, ctx);
+  if (rule.action === 'reject' && !request.reason?.trim())
+    throw errors.SPL_VALIDATION('a rejection needs a reason; the publisher reads it', {
+      extensions: { errors: [{ pointer: 'body:/reason', message: 'is required to reject' }] },
+    });
+  return { rule, userId };
 }
 
 /**
@@ -148,22 +186,15 @@ export async function transitionVersion(
   ctx: LifecycleContext,
 ): Promise<ApiVersion> {
   const { version } = await getVisibleVersionRows(tx, principal, ref, { forUpdate: true });
-  const rule = LIFECYCLE.find((r) => r.from === version.state && r.action === request.action);
   const name = `${ref.org}/${ref.api}/${ref.version}`;
-  if (!rule) {
-    const allowed = allowedActions(version.state);
-    throw errors.SPL_INVALID_TRANSITION(
-      `version ${name} is ${version.state}; ${request.action} is not allowed from there (allowed: ${
-        allowed.length ? allowed.join(', ') : 'none'
-      })`,
-      { extensions: { state: version.state, allowedActions: allowed } },
-    );
-  }
-  const userId = assertMayMake(principal, rule, ref, ctx);
-  if (rule.action === 'reject' && !request.reason?.trim())
-    throw errors.SPL_VALIDATION('a rejection needs a reason; the publisher reads it', {
-      extensions: { errors: [{ pointer: 'body:/reason', message: 'is required to reject' }] },
-    });
+  const { rule, userId } = checkTransition(
+    principal,
+    `version ${name}`,
+    ref.org,
+    version.state,
+    request,
+    ctx,
+  );
   if (request.sunsetAt !== undefined && rule.action !== 'deprecate')
     throw errors.SPL_VALIDATION('sunsetAt is given only when deprecating', {
       extensions: { errors: [{ pointer: 'body:/sunsetAt', message: 'only with action deprecate' }] },

@@ -17,6 +17,12 @@ export interface SnapshotSections {
   subscriptions: string;
   /** Content hashes of the OpenAPI documents the routes use, sorted. */
   openapiHashes: string[];
+  /** Event topics (published, deprecated), as JSON text. */
+  topics: string;
+  /** Topic subscriptions (approved, suspended) with their sealed webhook secrets, as JSON text. */
+  topicSubscriptions: string;
+  /** Content hashes of the event schemas the topics use, sorted. */
+  eventSchemaHashes: string[];
 }
 
 export interface CompiledContent {
@@ -27,9 +33,14 @@ export interface CompiledContent {
   sections: SnapshotSections;
   /** OpenAPI documents by hash, as JSON text (shared with the cache, never copied). */
   documents: ReadonlyMap<string, string>;
+  /** Event data schemas by hash, as JSON text. */
+  eventSchemas: ReadonlyMap<string, string>;
   /** sha256 hex of the content; the ETag. */
   etag: string;
-  /** When a hub key in it passes `not_after`, the content is out of date without any change. */
+  /**
+   * When a hub key or a webhook secret in it passes `not_after`, the content is out of date
+   * without any change.
+   */
   staleAfter: Date | null;
 }
 
@@ -144,6 +155,45 @@ const SQL_SUBSCRIPTIONS = `SELECT s.application_id, o.slug AS org, a.slug AS api
  WHERE s.state IN ${SUBSCRIPTION_STATE_LIST} AND v.state IN ${ROUTE_STATE_LIST}
  ORDER BY s.application_id COLLATE "C", o.slug COLLATE "C", a.slug COLLATE "C", v.version COLLATE "C"`;
 
+// Event topics (issue 4): few, so built whole on every compile. Who may publish: every
+// application of the owning organisation, and the holders of a publish grant.
+const SQL_TOPICS = `SELECT coalesce(json_agg(json_build_object(
+           'id', t.id, 'org', o.slug, 'topic', t.slug, 'state', t.state, 'classification', t.classification,
+           'schemaHash', t.schema_hash,
+           'publisherApplicationIds', coalesce((
+             SELECT json_agg(p.id ORDER BY p.id COLLATE "C") FROM (
+               SELECT a.id FROM applications a WHERE a.org_id = t.org_id
+               UNION SELECT g.application_id FROM topic_publish_grants g WHERE g.topic_id = t.id) p), '[]'),
+           'limits', json_build_object('maxEventBytes', t.limits->'maxEventBytes',
+                                       'publishPerMinute', t.limits->'publishPerMinute',
+                                       'duplicateWindowSeconds', t.limits->'duplicateWindowSeconds',
+                                       'retentionHours', t.limits->'retentionHours'))
+         ORDER BY o.slug COLLATE "C", t.slug COLLATE "C"), '[]')::text AS json,
+       coalesce(array_agg(DISTINCT t.schema_hash), '{}') AS hashes
+  FROM topics t JOIN organisations o ON o.id = t.org_id
+ WHERE t.state IN ${ROUTE_STATE_LIST}`;
+
+// Push subscriptions carry every secret not yet past its overlap, the current one first, sealed as
+// stored (the broker opens them with webhookSecretContext(id)). $1 = now.
+const SQL_TOPIC_SUBSCRIPTIONS = `SELECT coalesce(json_agg(json_strip_nulls(json_build_object(
+           'id', s.id, 'applicationId', s.application_id, 'org', o.slug, 'topic', t.slug, 'state', s.state,
+           'mode', s.mode,
+           'push', CASE WHEN s.mode = 'push' THEN json_build_object('url', s.push_url, 'secrets', (
+             SELECT json_agg(json_build_object('sealedSecret', w.sealed_secret, 'notAfter', ${isoOf('w.not_after')})
+                             ORDER BY w.not_after DESC NULLS FIRST, w.created_at DESC, w.id COLLATE "C")
+               FROM webhook_secrets w
+              WHERE w.subscription_id = s.id AND (w.not_after IS NULL OR w.not_after > $1))) END,
+           'types', to_json(s.types), 'subjectPrefixes', to_json(s.subject_prefixes)))
+         ORDER BY o.slug COLLATE "C", t.slug COLLATE "C", s.id COLLATE "C"), '[]')::text AS json,
+       (SELECT min(w.not_after) FROM webhook_secrets w JOIN topic_subscriptions ws ON ws.id = w.subscription_id
+         WHERE w.not_after > $1 AND ws.state IN ${SUBSCRIPTION_STATE_LIST}) AS stale_after
+  FROM topic_subscriptions s
+  JOIN topics t ON t.id = s.topic_id
+  JOIN organisations o ON o.id = t.org_id
+ WHERE s.state IN ${SUBSCRIPTION_STATE_LIST} AND t.state IN ${ROUTE_STATE_LIST}`;
+
+const SQL_EVENT_SCHEMAS = 'SELECT hash, schema::text AS json FROM event_schemas WHERE hash = ANY($1::text[])';
+
 const SQL_DOCUMENTS =
   'SELECT hash, document::text AS json FROM openapi_documents WHERE hash = ANY($1::text[])';
 
@@ -154,7 +204,7 @@ export async function readHeadSeq(db: Sql): Promise<number> {
 }
 
 /**
- * Reads what the data planes need in seven set-based queries (never one per route),
+ * Reads what the data planes need in ten set-based queries (never one per route),
  * inside one read-only REPEATABLE READ transaction so the parts agree with each other
  * and with `headSeq`.
  */
@@ -190,6 +240,23 @@ export async function compileSnapshotContent(
       for (const hash of cache.openapi.keys()) if (!used.has(hash)) cache.openapi.delete(hash);
     }
 
+    const [topicRow] = await tx.query<{ json: string; hashes: string[] }>(SQL_TOPICS);
+    const eventSchemaHashes = [...(topicRow?.hashes ?? [])].sort();
+    const eventSchemas = new Map<string, string>();
+    if (eventSchemaHashes.length > 0)
+      for (const row of await tx.query<{ hash: string; json: string }>(SQL_EVENT_SCHEMAS, [
+        eventSchemaHashes,
+      ]))
+        eventSchemas.set(row.hash, row.json);
+    const [topicSubscriptions] = await tx.query<{ json: string; stale_after: Date | null }>(
+      SQL_TOPIC_SUBSCRIPTIONS,
+      [options.now.toISOString()],
+    );
+    const staleAfter = [keys?.stale_after, topicSubscriptions?.stale_after]
+      .filter((d): d is Date => d !== null && d !== undefined)
+      .map((d) => new Date(d))
+      .sort((a, b) => a.getTime() - b.getTime())[0];
+
     const sections: SnapshotSections = {
       hubKeys: keys?.keys ?? '[]',
       trustedIssuers,
@@ -198,6 +265,9 @@ export async function compileSnapshotContent(
       routes: routes.json,
       subscriptions,
       openapiHashes,
+      topics: topicRow?.json ?? '[]',
+      topicSubscriptions: topicSubscriptions?.json ?? '[]',
+      eventSchemaHashes,
     };
     return {
       headSeq,
@@ -205,8 +275,9 @@ export async function compileSnapshotContent(
       audience: options.audience,
       sections,
       documents: cache.openapi,
+      eventSchemas,
       etag: contentEtag(options.issuer, options.audience, sections),
-      staleAfter: keys?.stale_after ? new Date(keys.stale_after) : null,
+      staleAfter: staleAfter ?? null,
     };
   });
 }
@@ -265,6 +336,9 @@ export function contentEtag(issuer: string, audience: string, s: SnapshotSection
     s.routes,
     s.subscriptions,
     s.openapiHashes.join(','),
+    s.topics,
+    s.topicSubscriptions,
+    s.eventSchemaHashes.join(','),
   ])
     hash.update(part).update('\u0000');
   return hash.digest('hex');
@@ -274,12 +348,16 @@ export function contentEtag(issuer: string, audience: string, s: SnapshotSection
 export function snapshotTextOf(compiled: CompiledContent, generatedAt: Date): string {
   const { sections: s } = compiled;
   const openapi = s.openapiHashes.map((h) => `${JSON.stringify(h)}:${compiled.documents.get(h)}`).join(',');
+  const eventSchemas = s.eventSchemaHashes
+    .map((h) => `${JSON.stringify(h)}:${compiled.eventSchemas.get(h)}`)
+    .join(',');
   return (
     `{"format":${SNAPSHOT_FORMAT},"version":${compiled.headSeq},"etag":"${compiled.etag}",` +
     `"generatedAt":"${generatedAt.toISOString()}","issuer":${JSON.stringify(compiled.issuer)},` +
     `"audience":${JSON.stringify(compiled.audience)},"hubKeys":{"keys":${s.hubKeys}},` +
     `"trustedIssuers":${s.trustedIssuers},"organisations":${s.organisations},` +
     `"applications":${s.applications},"routes":${s.routes},"openapi":{${openapi}},` +
-    `"subscriptions":${s.subscriptions}}`
+    `"subscriptions":${s.subscriptions},"topics":${s.topics},"eventSchemas":{${eventSchemas}},` +
+    `"topicSubscriptions":${s.topicSubscriptions}}`
   );
 }

@@ -144,7 +144,9 @@ export function createSnapshotService(deps: SnapshotServiceDeps): SnapshotServic
       timer.unref();
     },
     async current() {
-      if (compiling) return compiling;
+      // A compile in flight may have read the store before the caller's own change committed
+      // (a debounced one from an earlier change): wait for it, then check the head as usual.
+      if (compiling) await compiling.catch(() => {});
       if (!served) return compile();
       const isStale = served.staleAfter !== null && deps.clock() >= served.staleAfter;
       // One indexed lookup per GET: the cheap way to notice another instance's change.

@@ -36,10 +36,10 @@ export const TRANSITIONS: Record<Decision, { from: readonly SubscriptionState[];
 };
 
 /** Decisions that are the owner's consent itself: a named person's act. */
-const CONSENT_DECISIONS: readonly Decision[] = ['approve', 'reject', 'resume'];
+export const CONSENT_DECISIONS: readonly Decision[] = ['approve', 'reject', 'resume'];
 /** Version states that can be subscribed to and reached through the gateway. */
 const SUBSCRIBABLE_VERSION_STATES = ['published', 'deprecated'];
-const LIVE_STATES: readonly SubscriptionState[] = ['pending', 'approved', 'suspended'];
+export const LIVE_STATES: readonly SubscriptionState[] = ['pending', 'approved', 'suspended'];
 
 export interface DbSubscriptionRow {
   id: string;
@@ -233,7 +233,11 @@ export async function requestSubscription(
  * organisation, or an operator person. suspend: owner publisher or operator. revoke: those,
  * or the application's own organisation withdrawing its access.
  */
-export function decisionRefusal(principal: Principal, decision: Decision, s: Subscription): SplError | null {
+export function decisionRefusal(
+  principal: Principal,
+  decision: Decision,
+  s: Pick<Subscription, 'api' | 'application'>,
+): SplError | null {
   const [apiOrg] = splitRef(s.api);
   const [appOrg] = splitRef(s.application);
   const isOwner =
@@ -316,7 +320,7 @@ export interface ApplySubscriptionOutcome {
 }
 
 /** The decisions that lead from `state` towards `desired`, in order. */
-function pathTowards(
+export function pathTowards(
   state: SubscriptionState,
   desired: NonNullable<ApplySubscriptionInput['state']>,
 ): Decision[] {

@@ -37,6 +37,14 @@ export const UsageRecordJson = Type.Object({
   bytesIn: Count,
   bytesOut: Count,
   latency: Type.Array(Count, { minItems: BUCKETS, maxItems: BUCKETS }),
+  /**
+   * What was counted: API calls through the gateway (absent or `call`), or events through the
+   * broker (`event`: `routeId` is the topic id, `api` the topic slug, `version` is `events`,
+   * and `outcome` says accepted, duplicate, refused, unavailable, delivered, failed or
+   * dead-lettered). Optional, so records written before it existed still parse.
+   */
+  kind: Type.Optional(Type.Union([Type.Literal('call'), Type.Literal('event')])),
+  outcome: Type.Optional(Type.String({ maxLength: 40 })),
 });
 export type UsageRecordJson = Static<typeof UsageRecordJson>;
 

@@ -8,6 +8,7 @@ import {
   DEMO_API,
   DEMO_APP,
   DEMO_APP_CLIENT,
+  DEMO_TOPIC,
   PERSONAS,
   type Persona,
   TRUSTED_ISSUER,
@@ -425,6 +426,168 @@ export const MATRIX: Record<string, Rule> = {
       'consumer-other': 404,
       default: 403,
     },
+  },
+
+  // ── event topics (own organisation: disdukcapil; subscriptions: dinkes) ──
+  'POST /v1/organisations/:org/topics': {
+    sample: 'register a topic of disdukcapil (one per persona)',
+    request: (_fx, who) =>
+      json('POST', '/v1/organisations/disdukcapil/topics', {
+        slug: `mx-topic-${who}`,
+        classification: 'publik',
+        schema: { type: 'object' },
+      }),
+    expect: DISDUKCAPIL_OWNERS,
+  },
+  'GET /v1/topics': {
+    sample: 'list topics',
+    request: () => get('/v1/topics'),
+    expect: ANY_TOKEN,
+    sees: {
+      what: `the dikecualikan ${DEMO_TOPIC}`,
+      by: ['bootstrap', 'operator', 'reviewer', 'auditor', 'publisher-own', 'consumer-own'],
+      in: (body) =>
+        (body as Array<{ org: string; slug: string }>).some((t) => `${t.org}/${t.slug}` === DEMO_TOPIC),
+    },
+  },
+  'GET /v1/topics/:org/:topic': {
+    sample: `show ${DEMO_TOPIC}`,
+    request: () => get(`/v1/topics/${DEMO_TOPIC}`),
+    expect: SEES_DEMO_API,
+  },
+  'PATCH /v1/topics/:org/:topic': {
+    sample: `set ${DEMO_TOPIC}'s description to what it is`,
+    request: () => json('PATCH', `/v1/topics/${DEMO_TOPIC}`, { description: '' }),
+    expect: DISDUKCAPIL_OWNERS,
+  },
+  'POST /v1/topics/:org/:topic/transitions': {
+    sample: 'submit a throwaway draft topic of disdukcapil (one per persona)',
+    request: async (fx, who) =>
+      json('POST', `/v1/topics/disdukcapil/${await fx.draftTopic(`mx-t-${who}`)}/transitions`, {
+        action: 'submit',
+      }),
+    expect: {
+      anonymous: 401,
+      bootstrap: OK,
+      operator: OK,
+      'publisher-own': OK,
+      'publisher-other': 404,
+      reviewer: 403,
+      default: 403,
+    },
+  },
+  'GET /v1/topics/:org/:topic/transitions': {
+    sample: `the lifecycle history of ${DEMO_TOPIC}`,
+    request: () => get(`/v1/topics/${DEMO_TOPIC}/transitions`),
+    expect: SEES_DEMO_API,
+  },
+  'POST /v1/topics/:org/:topic/publish-grants': {
+    sample: `let ${DEMO_APP} publish to ${DEMO_TOPIC} (again)`,
+    request: () => json('POST', `/v1/topics/${DEMO_TOPIC}/publish-grants`, { application: DEMO_APP }),
+    expect: DISDUKCAPIL_OWNERS,
+  },
+  'DELETE /v1/topics/:org/:topic/publish-grants/:appOrg/:app': {
+    sample: 'withdraw the publish grant of a throwaway dinkes application (one per persona)',
+    request: async (fx, who) => {
+      const app = await fx.application(`g-${who}`);
+      await fx.asOperator(
+        json('POST', `/v1/topics/${DEMO_TOPIC}/publish-grants`, { application: `dinkes/${app}` }),
+      );
+      return json('DELETE', `/v1/topics/${DEMO_TOPIC}/publish-grants/dinkes/${app}`);
+    },
+    expect: DISDUKCAPIL_OWNERS,
+  },
+  'GET /v1/catalog/topics/asyncapi': {
+    sample: 'the visible topics as AsyncAPI 3.0',
+    request: () => get('/v1/catalog/topics/asyncapi'),
+    expect: ANY_TOKEN,
+    sees: {
+      what: `the dikecualikan ${DEMO_TOPIC}`,
+      by: ['bootstrap', 'operator', 'reviewer', 'auditor', 'publisher-own', 'consumer-own'],
+      in: (body) => 'disdukcapil.kelahiran' in (body as { channels: object }).channels,
+    },
+  },
+  'GET /v1/catalog/topics/:org/:topic/asyncapi': {
+    sample: `${DEMO_TOPIC} as AsyncAPI 3.0`,
+    request: () => get(`/v1/catalog/topics/${DEMO_TOPIC}/asyncapi`),
+    expect: SEES_DEMO_API,
+  },
+  'GET /v1/topic-subscriptions': {
+    sample: 'list',
+    request: () => get('/v1/topic-subscriptions'),
+    expect: ANY_TOKEN,
+    sees: {
+      what: `the subscription of ${DEMO_APP} to ${DEMO_TOPIC}`,
+      by: ['bootstrap', 'operator', 'auditor', 'publisher-own', 'consumer-own'],
+      in: (body) => (body as Array<{ application: string }>).some((s) => s.application === DEMO_APP),
+    },
+  },
+  'POST /v1/topic-subscriptions': {
+    sample: `ask for ${DEMO_TOPIC} (pull) for a throwaway dinkes application (one per persona)`,
+    request: async (fx, who) =>
+      json('POST', '/v1/topic-subscriptions', {
+        application: `dinkes/${await fx.application(`tn-${who}`)}`,
+        topic: DEMO_TOPIC,
+        purpose: 'Rujukan bayi baru lahir (access matrix)',
+        mode: 'pull',
+      }),
+    expect: DINKES_WRITERS,
+  },
+  'GET /v1/topic-subscriptions/:id': {
+    sample: `show the approved topic subscription of ${DEMO_APP}`,
+    request: (fx) => get(`/v1/topic-subscriptions/${fx.topicSubscriptionId}`),
+    expect: {
+      anonymous: 401,
+      bootstrap: OK,
+      operator: OK,
+      auditor: OK,
+      'publisher-own': OK,
+      'consumer-own': OK,
+      default: 404,
+    },
+  },
+  'POST /v1/topic-subscriptions/:id/decision': {
+    sample: 'approve a throwaway pending topic subscription (one per persona)',
+    request: async (fx, who) =>
+      json('POST', `/v1/topic-subscriptions/${await fx.topicSubscription(`td-${who}`, 'pending')}/decision`, {
+        decision: 'approve',
+      }),
+    expect: {
+      anonymous: 401,
+      bootstrap: 403,
+      operator: OK,
+      'publisher-own': OK,
+      'consumer-own': 403,
+      'publisher-other': 404,
+      'consumer-other': 404,
+      default: 403,
+    },
+  },
+  'POST /v1/topic-subscriptions/:id/secrets': {
+    sample: `rotate the webhook secret of ${DEMO_APP}'s topic subscription`,
+    request: (fx) => json('POST', `/v1/topic-subscriptions/${fx.topicSubscriptionId}/secrets`, {}),
+    expect: {
+      anonymous: 401,
+      bootstrap: OK,
+      operator: OK,
+      // The subscriber rotates its own secret; the topic owner sees the subscription but may not.
+      'consumer-own': OK,
+      'publisher-other': 404,
+      'consumer-other': 404,
+      default: 403,
+    },
+  },
+  'POST /v1/topic-subscriptions/:id/suspension': {
+    sample: 'the broker suspends a throwaway approved push subscription (one per persona)',
+    request: async (fx, who) =>
+      json(
+        'POST',
+        `/v1/topic-subscriptions/${await fx.topicSubscription(`ts-${who}`, 'approved')}/suspension`,
+        {
+          reason: 'endpoint failing (access matrix)',
+        },
+      ),
+    expect: { anonymous: 401, dataplane: OK, default: 403 },
   },
 
   // ── inbox, data plane and signing keys ──

@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { DEMO_SECRETS, loadDemoHub } from '../helpers/demo-hub.js';
 import { bearer, buildTestRegistry, type TestRegistry } from '../helpers/test-registry.js';
@@ -52,6 +49,13 @@ export const DEMO_APP_CLIENT = {
   secret: DEMO_SECRETS.SPL_DEMO_CONSUMER_SECRET!,
 };
 export const TRUSTED_ISSUER = 'splp-test';
+/** A dikecualikan event topic of disdukcapil, published, with an approved push subscription of DEMO_APP. */
+export const DEMO_TOPIC = 'disdukcapil/kelahiran';
+export const TOPIC_SCHEMA = {
+  type: 'object',
+  required: ['nomorAkta'],
+  properties: { nomorAkta: { type: 'string' } },
+};
 
 export function trustedIssuerInput(slug: string) {
   return {
@@ -84,6 +88,12 @@ export interface AccessFixture {
   pendingSubscription(appSlug: string): Promise<string>;
   /** A trusted issuer nothing is bound to. */
   trustedIssuer(slug: string): Promise<string>;
+  /** The approved push subscription of DEMO_APP to DEMO_TOPIC. */
+  topicSubscriptionId: string;
+  /** A draft topic of disdukcapil, made by the bootstrap operator. */
+  draftTopic(slug: string): Promise<string>;
+  /** A subscription of a fresh dinkes application to DEMO_TOPIC: pending, or approved by the operator person. */
+  topicSubscription(appSlug: string, state: 'pending' | 'approved'): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -159,6 +169,52 @@ export async function buildAccessFixture(): Promise<AccessFixture> {
       ).token;
     }
 
+    // The demo topic through the gates, each by the person whose act it is.
+    await asOperator({
+      method: 'POST',
+      url: '/v1/organisations/disdukcapil/topics',
+      payload: { slug: 'kelahiran', classification: 'dikecualikan', schema: TOPIC_SCHEMA },
+    });
+    for (const [persona, action] of [
+      ['publisher-own', 'submit'],
+      ['operator', 'approve'],
+      ['reviewer', 'approve'],
+      ['publisher-own', 'publish'],
+    ] as const) {
+      const res = await r.app.inject({
+        method: 'POST',
+        url: `/v1/topics/${DEMO_TOPIC}/transitions`,
+        headers: bearer(tokens[persona]!),
+        payload: { action },
+      });
+      if (res.statusCode !== 200) throw new Error(`topic ${action}: ${res.statusCode} ${res.body}`);
+    }
+    const topicSubscription = async (appSlug: string, state: 'pending' | 'approved') => {
+      const res = await asOperator({
+        method: 'POST',
+        url: '/v1/topic-subscriptions',
+        payload: {
+          application: `dinkes/${appSlug}`,
+          topic: DEMO_TOPIC,
+          purpose: 'Throwaway request of the access matrix',
+          mode: 'push',
+          pushUrl: `https://${appSlug}.dinkes.example.go.id/events`,
+        },
+      });
+      const id = (res.json() as { id: string }).id;
+      if (state === 'approved') {
+        const ok = await r.app.inject({
+          method: 'POST',
+          url: `/v1/topic-subscriptions/${id}/decision`,
+          headers: bearer(tokens.operator!),
+          payload: { decision: 'approve' },
+        });
+        if (ok.statusCode !== 200) throw new Error(`approve topic subscription: ${ok.statusCode} ${ok.body}`);
+      }
+      return id;
+    };
+    const demoTopicSubscription = await topicSubscription('sistem-rujukan', 'approved');
+
     const application = async (slug: string) => {
       await asOperator({
         method: 'POST',
@@ -206,6 +262,19 @@ export async function buildAccessFixture(): Promise<AccessFixture> {
       async trustedIssuer(slug) {
         await asOperator({ method: 'POST', url: '/v1/trusted-issuers', payload: trustedIssuerInput(slug) });
         return slug;
+      },
+      topicSubscriptionId: demoTopicSubscription,
+      async draftTopic(slug) {
+        await asOperator({
+          method: 'POST',
+          url: '/v1/organisations/disdukcapil/topics',
+          payload: { slug, classification: 'publik', schema: TOPIC_SCHEMA },
+        });
+        return slug;
+      },
+      async topicSubscription(appSlug, state) {
+        await application(appSlug);
+        return topicSubscription(appSlug, state);
       },
       close: () => r.close(),
     };

@@ -1,8 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { DEMO_SECRETS, loadDemoHub } from '../helpers/demo-hub.js';
 import { bearer, buildTestRegistry, type TestRegistry } from '../helpers/test-registry.js';
 

@@ -10,6 +10,7 @@ export const DEMO_SECRETS: Record<string, string> = {
   SPL_DEMO_PUBLISHER_SECRET: 'publisher-secret-0123456789abcdef',
   SPL_DEMO_CONSUMER_OWNER_SECRET: 'consumer-owner-secret-0123456789',
   SPL_DEMO_CONSUMER_SECRET: 'consumer-app-secret-0123456789abc',
+  SPL_DEMO_PUBLISHER_APP_SECRET: 'siak-app-secret-0123456789abcdef',
 };
 
 const demoDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../demo');

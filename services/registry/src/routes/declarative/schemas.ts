@@ -4,7 +4,8 @@ import { ApplicationInput } from '../applications/schemas.js';
 import { Slug } from '../common-schemas.js';
 import { OrganisationInput } from '../organisations/schemas.js';
 import { HubSpbe } from '../spbe/schemas.js';
-import { SubscriptionInput } from '../subscriptions/schemas.js';
+import { QualifiedRef, SubscriptionInput } from '../subscriptions/schemas.js';
+import { TopicInput, TopicSubscriptionInput } from '../topics/schemas.js';
 import { TrustedIssuerInput } from '../trusted-issuers/schemas.js';
 import { ClientIdString, UserInput } from '../users/schemas.js';
 
@@ -122,6 +123,33 @@ export const HubSubscription = Type.Object(
 );
 export type HubSubscription = Static<typeof HubSubscription>;
 
+/** An event topic: the REST input, its owner, its lifecycle state and who else may publish. */
+export const HubTopic = Type.Object(
+  {
+    org: Slug,
+    ...TopicInput.properties,
+    /** Applications of other organisations allowed to publish (`org/app`); the list is the whole truth. */
+    publishGrants: Type.Optional(Type.Array(QualifiedRef, { maxItems: 200, uniqueItems: true })),
+    state: Type.Optional(VersionState),
+  },
+  { additionalProperties: false },
+);
+export type HubTopic = Static<typeof HubTopic>;
+
+/**
+ * A subscription to a topic. A push subscription's signing secret is made by the registry
+ * when the subscription is created and handed back once in `issuedCredentials` (kind
+ * `topic_subscription`, `clientId` the subscription id); the file never holds it.
+ */
+export const HubTopicSubscription = Type.Object(
+  {
+    ...TopicSubscriptionInput.properties,
+    state: Type.Optional(Type.Enum(['pending', 'approved', 'suspended', 'revoked'] as const)),
+  },
+  { additionalProperties: false },
+);
+export type HubTopicSubscription = Static<typeof HubTopicSubscription>;
+
 export const HubDocument = Type.Object(
   {
     apiVersion: Type.Literal('spl/v1'),
@@ -131,6 +159,8 @@ export const HubDocument = Type.Object(
     apis: Type.Optional(Type.Array(HubApi, { maxItems: 5000 })),
     applications: Type.Optional(Type.Array(HubApplication, { maxItems: 5000 })),
     subscriptions: Type.Optional(Type.Array(HubSubscription, { maxItems: 20000 })),
+    topics: Type.Optional(Type.Array(HubTopic, { maxItems: 5000 })),
+    topicSubscriptions: Type.Optional(Type.Array(HubTopicSubscription, { maxItems: 20000 })),
     /** The SPBE roster and reviews (docs/spbe.md). */
     spbe: Type.Optional(HubSpbe),
   },

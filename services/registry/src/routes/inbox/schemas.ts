@@ -2,9 +2,9 @@ import { type Static, Type } from 'typebox';
 import { Timestamp } from '../common-schemas.js';
 
 export const INBOX_KINDS = [
-  /** A submitted version waits for kelaikan operasi. */
+  /** A submitted version (or topic) waits for kelaikan operasi. */
   'review-kelaikan-operasi',
-  /** A version with kelaikan operasi waits for kelaikan keamanan. */
+  /** A version (or topic) with kelaikan operasi waits for kelaikan keamanan. */
   'review-kelaikan-keamanan',
   /** A version of the caller's organisation has both approvals and waits to be published. */
   'publish-version',
@@ -14,6 +14,16 @@ export const INBOX_KINDS = [
   'version-returned',
   /** A subscription request of the caller's organisation was rejected (last 30 days). */
   'subscription-rejected',
+  /** A topic of the caller's organisation has both approvals and waits to be published. */
+  'publish-topic',
+  /** A topic of the caller's organisation was sent back to draft with the reviewer's reason. */
+  'topic-returned',
+  /** A topic subscription request waits for the topic owner's consent. */
+  'consent-topic-subscription',
+  /** A topic subscription of the caller's organisation was suspended (by the owner, an operator or the broker, with the reason). */
+  'topic-subscription-suspended',
+  /** A topic subscription request of the caller's organisation was rejected (last 30 days). */
+  'topic-subscription-rejected',
 ] as const;
 
 export const InboxItem = Type.Object({

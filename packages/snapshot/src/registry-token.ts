@@ -1,5 +1,5 @@
 /**
- * The gateway's own bearer token for the registry (a data-plane client, client credentials
+ * A data plane's own bearer token for the registry (a data-plane client, client credentials
  * at `${SPL_REGISTRY_URL}/oauth2/token`), kept until shortly before it expires.
  */
 export class RegistryTokenError extends Error {

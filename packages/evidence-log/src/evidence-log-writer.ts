@@ -2,19 +2,19 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { encodePublicKey } from './checkpoint.js';
+import { createEvidenceChain } from './evidence-chain.js';
 import {
-  createEvidenceChain,
   EVIDENCE_FORMAT,
   type EvidenceEntry,
-  encodePublicKey,
   KEY_FILE_NAME,
   type KeyFile,
   type SegmentHeader,
   segmentFileName,
-} from '@spl/evidence-log';
+} from './record-format.js';
 
 /**
- * The gateway's evidence log (issue 3 §10): one hash chain per process, appended to
+ * A data plane's evidence log (issue 3 §10; the broker's events, issue 4 §6): one hash chain per process, appended to
  * `<dir>/<instanceId>/segment-NNNNNN.jsonl`. `record()` is synchronous and cheap — it seals
  * the link and appends a line to memory; a timer writes the lines in batches, and every
  * checkpoint (each `checkpointEvery` records or `checkpointSeconds`) is fsynced. Segments
@@ -26,7 +26,7 @@ import {
  * until then, whoever can rewrite the whole directory can also re-sign it.
  */
 export interface EvidenceLogOptions {
-  /** The evidence root, `<SPL_DATA_DIR>/gateway/evidence`. */
+  /** The evidence root, e.g. `<SPL_DATA_DIR>/gateway/evidence` or `<SPL_DATA_DIR>/broker/evidence`. */
   dir: string;
   /** Unique per process start (see `createInstanceId`): the directory must not exist yet. */
   instanceId: string;

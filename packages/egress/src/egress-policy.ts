@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 
 /**
- * SPL_EGRESS_ALLOW (ARCHITECTURE "Outbound calls"): which hosts the gateway may connect to,
+ * SPL_EGRESS_ALLOW (ARCHITECTURE "Outbound calls"): which hosts a data plane (gateway upstreams, broker webhooks) may connect to,
  * checked when connecting, on the address actually dialled, so a name that later resolves
  * to an internal address (DNS rebinding) is still refused.
  *

@@ -1,0 +1,6 @@
+export {
+  createEgressPolicy,
+  EgressConfigError,
+  type EgressPolicy,
+  EgressRefusedError,
+} from './egress-policy.js';

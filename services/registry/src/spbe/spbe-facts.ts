@@ -77,13 +77,65 @@ export interface TopicFact {
   events: number;
 }
 
+const num = (v: unknown): number => Number(v ?? 0);
+
+/** The `version` of the broker's usage records (services/broker/src/usage): its records name a topic, not an API version. */
+const EVENT_USAGE_VERSION = 'events';
+
 /**
- * Event topics published and consumed in the period.
- * topics: wired when the topics branch lands — it adds the topic tables and the broker's
- * usage records; until then the hub has no topics and this returns [].
+ * Event topics published in the period (published before it ended, not retired before it
+ * began; `topic_transitions`) with their granted subscriptions and the events delivered to
+ * each, from the broker's usage records in usage_minutes (`version` = `events`, `api` = the
+ * topic slug, `application_id` = the publisher for an accepted event, the subscriber for a
+ * delivery). usage_minutes does not keep the records' `kind` and `outcome`, so a 2xx record
+ * of a subscribing application counts as a delivery, and any other 2xx record as an
+ * accepted event.
  */
-export async function loadTopicFacts(_db: Sql, _period: ReportPeriod): Promise<TopicFact[]> {
-  return [];
+export async function loadTopicFacts(db: Sql, period: ReportPeriod): Promise<TopicFact[]> {
+  const from = period.from.toISOString();
+  const to = period.to.toISOString();
+  const topics = await db.query<{ id: string; org: string; topic: string; description: string }>(
+    `SELECT t.id, o.slug AS org, t.slug AS topic, t.description
+       FROM topics t JOIN organisations o ON o.id = t.org_id
+      WHERE EXISTS (SELECT 1 FROM topic_transitions x
+                     WHERE x.topic_id = t.id AND x.to_state = 'published' AND x.at < $2)
+        AND NOT EXISTS (SELECT 1 FROM topic_transitions x
+                         WHERE x.topic_id = t.id AND x.to_state = 'retired' AND x.at < $1)
+      ORDER BY o.slug, t.slug`,
+    [from, to],
+  );
+  if (topics.length === 0) return [];
+  const subscribers = await db.query<{ topic_id: string; application_id: string; org: string }>(
+    `SELECT DISTINCT s.topic_id, s.application_id, ao.slug AS org
+       FROM topic_subscriptions s JOIN applications a ON a.id = s.application_id
+       JOIN organisations ao ON ao.id = a.org_id
+      WHERE s.state IN ('approved', 'suspended', 'revoked') AND s.topic_id = ANY($1)`,
+    [topics.map((t) => t.id)],
+  );
+  const traffic = await db.query<{ org: string; api: string; application_id: string; ok: number }>(
+    `SELECT org, api, application_id, sum(count) AS ok FROM usage_minutes
+      WHERE minute >= $1 AND minute < $2 AND version = $3 AND status_class = '2xx'
+      GROUP BY org, api, application_id`,
+    [from, to, EVENT_USAGE_VERSION],
+  );
+  return topics.map((t) => {
+    const rows = traffic.filter((u) => u.org === t.org && u.api === t.topic);
+    const subs = subscribers.filter((s) => s.topic_id === t.id);
+    const deliveriesOf = (org: string) =>
+      rows
+        .filter((u) => subs.some((s) => s.org === org && s.application_id === u.application_id))
+        .reduce((n, u) => n + num(u.ok), 0);
+    const subscriberApps = new Set(subs.map((s) => s.application_id));
+    return {
+      org: t.org,
+      topic: t.topic,
+      name: t.description || t.topic,
+      consumers: [...new Set(subs.map((s) => s.org))]
+        .sort()
+        .map((org) => ({ org, deliveries: deliveriesOf(org) })),
+      events: rows.filter((u) => !subscriberApps.has(u.application_id)).reduce((n, u) => n + num(u.ok), 0),
+    };
+  });
 }
 
 /**
@@ -105,8 +157,6 @@ export async function measureAvailability(
     ]),
   );
 }
-
-const num = (v: unknown): number => Number(v ?? 0);
 
 export async function loadSpbeFacts(db: Sql, period: ReportPeriod, now: Date): Promise<SpbeFacts> {
   const from = period.from.toISOString();
@@ -143,8 +193,8 @@ export async function loadSpbeFacts(db: Sql, period: ReportPeriod, now: Date): P
     `SELECT org, api, sum(count) AS calls,
             coalesce(sum(count) FILTER (WHERE status_class IN ('2xx', '3xx')), 0) AS ok,
             coalesce(sum(count) FILTER (WHERE status_class = '5xx'), 0) AS errs
-       FROM usage_minutes WHERE minute >= $1 AND minute < $2 GROUP BY org, api`,
-    [from, to],
+       FROM usage_minutes WHERE minute >= $1 AND minute < $2 AND version <> $3 GROUP BY org, api`,
+    [from, to, EVENT_USAGE_VERSION],
   );
   const trafficOf = new Map(traffic.map((t) => [`${t.org}/${t.api}`, t]));
   const apiMap = new Map<string, Omit<ApiFact, 'availability'>>();
@@ -236,9 +286,9 @@ export async function loadSpbeFacts(db: Sql, period: ReportPeriod, now: Date): P
   }>(
     `SELECT issuer, org, api, sum(count) AS calls,
             coalesce(sum(count) FILTER (WHERE status_class IN ('2xx', '3xx')), 0) AS ok
-       FROM usage_minutes WHERE minute >= $1 AND minute < $2 AND issuer = ANY($3)
+       FROM usage_minutes WHERE minute >= $1 AND minute < $2 AND issuer = ANY($3) AND version <> $4
       GROUP BY issuer, org, api ORDER BY issuer, org, api`,
-    [from, to, issuerRows.map((i) => i.issuer)],
+    [from, to, issuerRows.map((i) => i.issuer), EVENT_USAGE_VERSION],
   );
   const issuers = issuerRows.map((i) => {
     const rows = issuerTraffic.filter((t) => t.issuer === i.issuer);

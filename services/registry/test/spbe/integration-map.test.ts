@@ -56,7 +56,11 @@ describe('the integration map of the demo hub', () => {
     const { users: _users, apiVersion: _v, ...content } = demo;
     await applyThroughGates(r, people, content);
     const app = await applicationId(r, 'dinkes', 'sistem-rujukan');
-    await recordCalls(r, [{ org: 'disdukcapil', api: 'kependudukan', applicationId: app, count: 42 }]);
+    await recordCalls(r, [
+      { org: 'disdukcapil', api: 'kependudukan', applicationId: app, count: 42 },
+      // The broker's records of the demo topic: 7 events delivered to Dinkes's application.
+      { org: 'disdukcapil', api: 'kelahiran-tercatat', version: 'events', applicationId: app, count: 7 },
+    ]);
   });
   afterAll(() => r?.close());
 
@@ -64,8 +68,19 @@ describe('the integration map of the demo hub', () => {
     const { report, svg } = await checkMap(r, people.operator, 'demo-map');
     expect(report.map.edges).toEqual([
       { from: 'disdukcapil', to: 'dinkes', kind: 'api', apis: ['kependudukan'], calls: 42 },
+      { from: 'disdukcapil', to: 'dinkes', kind: 'topic', apis: ['kelahiran-tercatat'], calls: 7 },
     ]);
     expect(svgTexts(svg)).toContain('42 calls');
+    expect(svgTexts(svg)).toContain('7 calls');
+    expect(report.coverage.items.find((c) => c.org === 'disdukcapil')).toMatchObject({
+      publishedApis: 1,
+      publishedTopics: 1,
+    });
+    expect(report.coverage.items.find((c) => c.org === 'dinkes')).toMatchObject({ consumedSubscriptions: 2 });
+    expect(report.apis.map((a) => [a.kind, a.org, a.api, a.consumers, a.calls])).toEqual([
+      ['api', 'disdukcapil', 'kependudukan', ['dinkes'], 42],
+      ['topic', 'disdukcapil', 'kelahiran-tercatat', ['dinkes'], 0],
+    ]);
     for (const slug of ['diskominfo', 'disdukcapil', 'dinkes', 'bpjs-kesehatan'])
       expect(svg).toContain(`<title>${slug.replace(/-/g, '&#45;')}</title>`);
   });

@@ -112,6 +112,8 @@ export async function recordCalls(
     applicationId?: string;
     issuer?: string;
     statusClass?: UsageRecordJson['statusClass'];
+    /** `events` for the broker's records of a topic (`api` is then the topic slug). */
+    version?: string;
     count: number;
     minute?: string;
   }>,
@@ -129,7 +131,7 @@ export async function recordCalls(
         routeId: `${c.org}/${c.api}/v1`,
         org: c.org,
         api: c.api,
-        version: 'v1',
+        version: c.version ?? 'v1',
         applicationId: c.applicationId ?? '',
         issuer: c.issuer ?? 'http://registry.test',
         statusClass: c.statusClass ?? '2xx',

@@ -6,6 +6,7 @@ import { registerEvidenceCommands } from './commands/evidence.js';
 import { exportHubTo } from './commands/export.js';
 import { showInbox } from './commands/inbox.js';
 import { MONEV_FORMATS, type MonevFormat, reportMonev } from './commands/report.js';
+import { REPORT_OUTPUTS, reportSpbe } from './commands/report-spbe.js';
 import { rotateSecret } from './commands/rotate-secret.js';
 import {
   CONSENT_DECISIONS,
@@ -296,9 +297,8 @@ export function buildProgram(options: RunOptions = {}): Command {
     .description('verify the audit hash chain')
     .action(run((ctx) => verifyAudit(ctx)));
 
-  program
-    .command('report')
-    .description('reports from the hub’s own records')
+  const report = program.command('report').description('reports from the hub’s own records');
+  report
     .command('monev')
     .description(
       'the monev report (BKS 89(2)): calls, errors, latency, availability vs SLA target, incidents',
@@ -313,6 +313,15 @@ export function buildProgram(options: RunOptions = {}): Command {
         reportMonev(ctx, opts),
       ),
     );
+  report
+    .command('spbe')
+    .description(
+      'SPBE evidence: Indikator 18 level with reasons, coverage of PDs, APIs, federation, reviews, map',
+    )
+    .requiredOption('--period <period>', 'a year (2026) or month (2026-03)')
+    .option('--json', 'the whole report as JSON on stdout')
+    .option('-o, --output <file>', `write a file, by extension: ${REPORT_OUTPUTS}`)
+    .action(run((ctx, opts: { period: string; json?: boolean; output?: string }) => reportSpbe(ctx, opts)));
 
   registerEvidenceCommands(program, io);
 

@@ -23,6 +23,7 @@ import { oauthRoutes } from './routes/oauth/index.js';
 import { organisationRoutes } from './routes/organisations/index.js';
 import { slaRoutes } from './routes/sla/index.js';
 import { snapshotRoutes } from './routes/snapshot/index.js';
+import { spbeRoutes } from './routes/spbe/index.js';
 import { statusRoutes } from './routes/status/index.js';
 import { subscriptionRoutes } from './routes/subscriptions/index.js';
 import { topicRoutes } from './routes/topics/index.js';
@@ -161,6 +162,7 @@ export async function buildApp(
   await app.register(slaRoutes, ctx);
   await app.register(monevRoutes, ctx);
   await app.register(statusRoutes, ctx);
+  await app.register(spbeRoutes, ctx);
 
   // The gateways' usage records, from the Redis stream into usage_minutes (usage/).
   const usageIngester = createUsageIngester({

@@ -21,6 +21,7 @@ import {
 import type { RegistryContext } from '../registry-context.js';
 import type { LifecycleAction, UpstreamAuthInput, VersionState } from '../routes/apis/schemas.js';
 import type { HubDocument, HubUpstreamAuth, HubUser } from '../routes/declarative/schemas.js';
+import { applySpbeSection } from '../spbe/apply-spbe.js';
 import type { Sql } from '../store/database.js';
 import { applySubscription } from '../subscriptions/subscription-store.js';
 import { applyTopic, getVisibleTopicRow, transitionTopic } from '../topics/topic-store.js';
@@ -454,6 +455,8 @@ export async function applyHubDocument(
         undefined,
     );
   }
+
+  if (doc.spbe) await applySpbeSection(tx, audit, principal, doc.spbe, now, report);
   return report;
 }
 

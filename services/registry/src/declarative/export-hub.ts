@@ -2,6 +2,7 @@ import { listOrganisations } from '../organisations/organisation-store.js';
 import type { RegistryContext } from '../registry-context.js';
 import type { UpstreamAuth } from '../routes/apis/schemas.js';
 import type { HubDocument, HubUpstreamAuth, HubUser } from '../routes/declarative/schemas.js';
+import { exportSpbeSection } from '../spbe/apply-spbe.js';
 import type { Sql } from '../store/database.js';
 import { listTrustedIssuers } from '../trusted-issuers/trusted-issuer-store.js';
 import { listUsers } from '../users/user-store.js';
@@ -197,6 +198,7 @@ export async function exportHubDocument(db: Sql, _ctx: Pick<RegistryContext, 'cl
     state: s.state,
   }));
 
+  const spbe = await exportSpbeSection(db);
   return {
     apiVersion: 'spl/v1',
     organisations,
@@ -207,5 +209,6 @@ export async function exportHubDocument(db: Sql, _ctx: Pick<RegistryContext, 'cl
     subscriptions,
     topics,
     topicSubscriptions,
+    ...(spbe ? { spbe } : {}),
   };
 }

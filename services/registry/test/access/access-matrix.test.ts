@@ -90,6 +90,15 @@ const DINKES_READERS: Answers = {
   'consumer-own': OK,
   default: 403,
 };
+/** The SPBE evidence: operators, reviewers and auditors (the Inspektorat). */
+const SPBE_READERS: Answers = {
+  anonymous: 401,
+  bootstrap: OK,
+  operator: OK,
+  reviewer: OK,
+  auditor: OK,
+  default: 403,
+};
 const OPERATORS: Answers = { anonymous: 401, bootstrap: OK, operator: OK, default: 403 };
 const OPERATORS_AND_AUDITORS: Answers = {
   anonymous: 401,
@@ -100,7 +109,7 @@ const OPERATORS_AND_AUDITORS: Answers = {
 };
 
 const get = (url: string): InjectOptions => ({ method: 'GET', url });
-const json = (method: 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object): InjectOptions => ({
+const json = (method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: object): InjectOptions => ({
   method,
   url,
   ...(payload === undefined ? {} : { payload }),
@@ -648,6 +657,55 @@ export const MATRIX: Record<string, Rule> = {
     sample: 'the status page with restricted APIs (operator view)',
     request: () => get('/v1/status'),
     expect: { anonymous: 401, bootstrap: OK, operator: OK, reviewer: OK, auditor: OK, default: 403 },
+  },
+
+  // ── SPBE evidence (docs/spbe.md): read by operators, reviewers and auditors ──
+  'GET /v1/spbe/roster': {
+    sample: 'the roster of PDs',
+    request: () => get('/v1/spbe/roster'),
+    expect: SPBE_READERS,
+  },
+  'PUT /v1/spbe/roster': {
+    sample: 'declare disdukcapil and dinkes as the roster (the same for every persona)',
+    request: () => json('PUT', '/v1/spbe/roster', { organisations: ['disdukcapil', 'dinkes'] }),
+    expect: OPERATORS,
+  },
+  'GET /v1/spbe/reviews': { sample: 'reviews', request: () => get('/v1/spbe/reviews'), expect: SPBE_READERS },
+  'PUT /v1/spbe/reviews/:review': {
+    sample: 'record a review (one per persona)',
+    request: (_fx, who) =>
+      json('PUT', `/v1/spbe/reviews/mx-review-${who}`, {
+        reviewedOn: '2026-01-15',
+        scope: 'access matrix',
+        findings: [
+          {
+            code: 'F1',
+            description: 'finding',
+            actions: [{ code: 'A1', description: 'fix', status: 'planned' }],
+          },
+        ],
+      }),
+    expect: OPERATORS,
+  },
+  'GET /v1/spbe/reviews/:review': {
+    sample: "the bootstrap operator's review",
+    request: () => get('/v1/spbe/reviews/mx-review-bootstrap'),
+    expect: SPBE_READERS,
+  },
+  'GET /v1/spbe/report': {
+    sample: 'the Indikator 18 report of 2026',
+    request: () => get('/v1/spbe/report?period=2026'),
+    expect: SPBE_READERS,
+  },
+  'GET /v1/spbe/report.html': {
+    sample: 'the printable report of 2026',
+    request: () => get('/v1/spbe/report.html?period=2026'),
+    expect: SPBE_READERS,
+  },
+  'GET /v1/spbe/map': {
+    sample: 'the integration map of 2026 (SVG)',
+    request: () => get('/v1/spbe/map?period=2026'),
+    expect: SPBE_READERS,
   },
   // Last: every persona's token stays valid (its key is retiring), but nothing should follow.
   'POST /v1/keys/rotate': {

@@ -3,6 +3,7 @@ import { ApiInput, VersionInput, VersionState } from '../apis/schemas.js';
 import { ApplicationInput } from '../applications/schemas.js';
 import { Slug } from '../common-schemas.js';
 import { OrganisationInput } from '../organisations/schemas.js';
+import { HubSpbe } from '../spbe/schemas.js';
 import { QualifiedRef, SubscriptionInput } from '../subscriptions/schemas.js';
 import { TopicInput, TopicSubscriptionInput } from '../topics/schemas.js';
 import { TrustedIssuerInput } from '../trusted-issuers/schemas.js';
@@ -160,6 +161,8 @@ export const HubDocument = Type.Object(
     subscriptions: Type.Optional(Type.Array(HubSubscription, { maxItems: 20000 })),
     topics: Type.Optional(Type.Array(HubTopic, { maxItems: 5000 })),
     topicSubscriptions: Type.Optional(Type.Array(HubTopicSubscription, { maxItems: 20000 })),
+    /** The SPBE roster and reviews (docs/spbe.md). */
+    spbe: Type.Optional(HubSpbe),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createSecretBox } from '@spl/secret-box';
+import { createSecretBox, parseMasterKey } from '@spl/secret-box';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -78,7 +78,8 @@ export async function deleteRedisPrefix(redis: Redis, prefix: string): Promise<v
 
 /**
  * A registry on its own store and Redis prefix, built with `buildApp` and driven with
- * `inject`. Pass `env` to override configuration, `clock` to control time.
+ * `inject`. Pass `env` to override configuration (`SPL_MASTER_KEY` included), `clock` to
+ * control time.
  */
 export async function buildTestRegistry(
   options: { store?: StoreKind; env?: Record<string, string>; clock?: () => Date } = {},
@@ -96,7 +97,11 @@ export async function buildTestRegistry(
     SPL_LOG_LEVEL: 'silent',
     ...options.env,
   });
-  const secretBox = createSecretBox(randomBytes(32));
+  // SPL_MASTER_KEY in `env` seals with that key (as server.ts does), so a broker given the same
+  // key opens the webhook secrets of the snapshot; otherwise a key of this registry's own.
+  const secretBox = createSecretBox(
+    config.SPL_MASTER_KEY ? parseMasterKey(config.SPL_MASTER_KEY) : randomBytes(32),
+  );
   let built: RegistryApp;
   try {
     built = await buildApp({

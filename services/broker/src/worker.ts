@@ -64,6 +64,14 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void close('SIGTERM'));
 
   policy = await readMaxmemoryPolicy(redis);
+  // Production refuses an evictable Redis (issue 5 §6): an evicted job is a lost event. A
+  // policy that cannot be read (CONFIG disabled on a managed Redis) is only warned about.
+  if (config.SPL_MODE === 'production' && policy !== null && policy !== 'noeviction') {
+    process.stderr.write(
+      `broker: refusing to start in production: Redis maxmemory-policy is ${policy}, not noeviction (set it on the Redis of REDIS_URL)\n`,
+    );
+    process.exit(1);
+  }
   if (policy !== 'noeviction')
     log.warn(
       { maxmemoryPolicy: policy },

@@ -84,5 +84,16 @@ export function productionProblems(config: RegistryConfig): string[] {
     problems.push('SPL_PUBLIC_URL must be an https:// URL in production (BKS 60(3)(a))');
   if (!config.DATABASE_URL)
     problems.push('DATABASE_URL is required in production (the embedded store is single-instance)');
+  // The manifests' and docs' placeholders must never reach a real hub.
+  for (const name of ['SPL_MASTER_KEY', 'SPL_BOOTSTRAP_CLIENT_SECRET', 'DATABASE_URL'] as const)
+    if (isPlaceholder(config[name]))
+      problems.push(
+        `${name} still holds a placeholder (REPLACE-ME / change-me): set a real value in production`,
+      );
   return problems;
+}
+
+/** A value copied unchanged from deploy/k8s or the docs (`REPLACE-ME…`, `change-me…`, `example…`). */
+export function isPlaceholder(value: string | undefined): boolean {
+  return value !== undefined && /replace-?me|change-?me|^example|your-secret/i.test(value);
 }

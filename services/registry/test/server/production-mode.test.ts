@@ -25,6 +25,20 @@ describe('registry start-up', () => {
     expect(out.stderr).toMatch(/DATABASE_URL/);
   });
 
+  it("refuses the deploy manifests' placeholder secrets in production, naming each", () => {
+    const out = run({
+      SPL_MODE: 'production',
+      SPL_MASTER_KEY: 'REPLACE-ME-openssl-rand-base64-32-aaaaaaaaaaaaaaa',
+      SPL_PUBLIC_URL: 'https://spl.example.go.id',
+      DATABASE_URL: 'postgres://spl:REPLACE-ME@127.0.0.1:5432/spl',
+      SPL_BOOTSTRAP_CLIENT_ID: 'bootstrap-operator',
+      SPL_BOOTSTRAP_CLIENT_SECRET: 'REPLACE-ME-at-least-24-random-characters',
+    });
+    expect(out.status).toBe(1);
+    for (const name of ['SPL_MASTER_KEY', 'SPL_BOOTSTRAP_CLIENT_SECRET', 'DATABASE_URL'])
+      expect(out.stderr).toMatch(new RegExp(`${name} still holds a placeholder`));
+  });
+
   it('stops on a bad variable and names it', () => {
     const out = run({ SPL_REGISTRY_PORT: 'eighty-eighty' });
     expect(out.status).toBe(1);

@@ -1,4 +1,5 @@
 import type { Availability, Review } from '../routes/spbe/schemas.js';
+import { availabilityTotals } from '../sla/availability.js';
 import type { Sql } from '../store/database.js';
 import type { ReportPeriod } from './period.js';
 import { listReviews } from './review-store.js';
@@ -139,22 +140,53 @@ export async function loadTopicFacts(db: Sql, period: ReportPeriod): Promise<Top
 }
 
 /**
- * Availability of each API against its SLA target (BKS 60(3)(m)) over the period.
- * Availability is measured by the SLA module (probes and the SLA's own definition of
- * "up"), which is not on main yet; usage records alone cannot tell downtime with no
- * traffic from an idle API, so until it lands every API reads "not measured" rather than
- * a number made up from call counts. The error rate beside it is computed from usage.
+ * Availability of each API against its SLA target (BKS 60(3)(m)) over the period, from the
+ * SLA module's stored probes (maintenance windows left out), all versions of the API taken
+ * together. An API with no probe in the period reads "not measured", never a number made up
+ * from call counts.
  */
 export async function measureAvailability(
-  _db: Sql,
-  _period: ReportPeriod,
+  db: Sql,
+  period: ReportPeriod,
   apis: ReadonlyArray<{ org: string; api: string }>,
 ): Promise<Map<string, Availability>> {
+  const versions = await db.query<{ id: string; org: string; api: string; sla_target: number }>(
+    `SELECT v.id, o.slug AS org, a.slug AS api, a.sla_target
+       FROM api_versions v JOIN apis a ON a.id = v.api_id JOIN organisations o ON o.id = a.org_id`,
+  );
+  const wanted = new Set(apis.map((a) => `${a.org}/${a.api}`));
+  const mine = versions.filter((v) => wanted.has(`${v.org}/${v.api}`));
+  const totals = await availabilityTotals(db, {
+    versionIds: mine.map((v) => v.id),
+    from: period.from,
+    to: period.to,
+  });
+  const byApi = new Map<string, { probes: number; up: number; target: number }>();
+  for (const v of mine) {
+    const key = `${v.org}/${v.api}`;
+    const t = totals.get(v.id);
+    const acc = byApi.get(key) ?? { probes: 0, up: 0, target: Number(v.sla_target) };
+    acc.probes += t?.probes ?? 0;
+    acc.up += t?.up ?? 0;
+    byApi.set(key, acc);
+  }
   return new Map(
-    apis.map((a) => [
-      `${a.org}/${a.api}`,
-      { measured: false, note: 'not measured: availability against the SLA is not measured by this hub yet' },
-    ]),
+    apis.map((a): [string, Availability] => {
+      const key = `${a.org}/${a.api}`;
+      const acc = byApi.get(key);
+      if (!acc || acc.probes === 0)
+        return [key, { measured: false, note: 'not measured: no health probe of this API in the period' }];
+      const percent = (100 * acc.up) / acc.probes;
+      return [
+        key,
+        {
+          measured: true,
+          percent,
+          meetsTarget: percent >= acc.target,
+          note: `${acc.up} of ${acc.probes} probes up; target ${acc.target} %`,
+        },
+      ];
+    }),
   );
 }
 

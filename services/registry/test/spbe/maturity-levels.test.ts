@@ -129,6 +129,19 @@ describe('Indikator 18 maturity level', () => {
     expect(rep.apis[0]!.availability).toMatchObject({ measured: false });
     expect(rep.apis[0]!.availability.note).toMatch(/^not measured/);
 
+    // With the SLA module's probes in the period (BKS 60(3)(m)): 19 of 20 up → 95 %, the target.
+    const [version] = await r.db.query<{ id: string }>(
+      `SELECT v.id FROM api_versions v JOIN apis a ON a.id = v.api_id WHERE a.slug = 'layanan-a'`,
+    );
+    for (let i = 0; i < 20; i++)
+      await r.db.query(
+        'INSERT INTO probe_results (version_id, at, ok, status, latency_ms) VALUES ($1, $2, $3, $4, 3)',
+        [version!.id, `${YEAR}-03-01T00:${String(i).padStart(2, '0')}:00Z`, i !== 7, i !== 7 ? 200 : 503],
+      );
+    const probed = await report();
+    expect(probed.apis[0]!.availability).toMatchObject({ measured: true, percent: 95, meetsTarget: true });
+    await r.db.query('DELETE FROM probe_results WHERE version_id = $1', [version!.id]);
+
     const earlier = await report(String(Number(YEAR) - 1));
     expect(earlier.level).toBe(1);
     expect(earlier.apis).toEqual([]);

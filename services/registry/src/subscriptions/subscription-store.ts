@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { SplError } from '@spl/problem';
+import { isSplError, type SplError } from '@spl/problem';
 import { getVisibleApiRow } from '../apis/api-store.js';
 import type { RecordAudit } from '../audit/mutations.js';
 import { assertActsForOrg } from '../auth/policy.js';
@@ -151,6 +151,10 @@ async function findSubscriptionRow(db: Sql, id: string): Promise<SubscriptionRow
 
 /** A subscription the caller may see; one it may not is answered as absent. */
 export async function getSubscription(db: Sql, principal: Principal, id: string): Promise<Subscription> {
+  return getVisibleSubscription(db, principal, id);
+}
+
+async function getVisibleSubscription(db: Sql, principal: Principal, id: string): Promise<Subscription> {
   const row = await findSubscriptionRow(db, id);
   const sub = row ? subscriptionOfRow(row) : undefined;
   if (!sub || !canSeeSubscription(principal, sub)) throw errors.SPL_NOT_FOUND(`no subscription ${id}`);
@@ -365,6 +369,19 @@ export async function applySubscription(
   );
   const latest = history[0];
   const did: ApplySubscriptionOutcome['did'] = [];
+  // A subscription the applier may not see is refused like one it may not ask for — the
+  // same answer whether it exists or not, so apply reveals nothing (and the rest applies).
+  const getSubscription = async (_db: Sql, p: Principal, id: string) => {
+    try {
+      return await getVisibleSubscription(tx, p, id);
+    } catch (err) {
+      if (isSplError(err) && err.code === 'SPL_NOT_FOUND')
+        throw errors.SPL_FORBIDDEN(
+          `the subscription of ${input.application} to ${input.api} ${input.version} is not yours to apply`,
+        );
+      throw err;
+    }
+  };
   let current: Subscription;
   if (latest && LIVE_STATES.includes(latest.state)) {
     current = (await getSubscription(tx, principal, latest.id)) as Subscription;

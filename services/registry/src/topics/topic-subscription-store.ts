@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { isSplError } from '@spl/problem';
 import type { SecretBox } from '@spl/secret-box';
 import { webhookSecretContext } from '@spl/snapshot';
 import type { RecordAudit } from '../audit/mutations.js';
@@ -476,7 +477,17 @@ export async function applyTopicSubscription(
   let current: TopicSubscription;
   const none = { subscription: null, topicSubscription: null, secret: null };
   if (latest && LIVE_STATES.includes(latest.state)) {
-    current = await getTopicSubscription(tx, principal, latest.id, now);
+    // One the applier may not see is refused like one it may not ask for: the same answer
+    // whether it exists or not, so apply reveals nothing (and the rest of the file applies).
+    try {
+      current = await getTopicSubscription(tx, principal, latest.id, now);
+    } catch (err) {
+      if (isSplError(err) && err.code === 'SPL_NOT_FOUND')
+        throw errors.SPL_FORBIDDEN(
+          `the subscription of ${input.application} to ${input.topic} is not yours to apply`,
+        );
+      throw err;
+    }
   } else {
     if (desired === 'revoked') return { result: 'unchanged', did, ...none };
     if (latest && latest.purpose === input.purpose)

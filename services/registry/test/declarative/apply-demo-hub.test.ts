@@ -96,6 +96,17 @@ describe('spl apply of the demo hub', () => {
     expect(await auditCount()).toBe(before);
   });
 
+  it('lets a person who cannot see the live subscriptions apply the whole file: those items are refused, nothing changes', async () => {
+    const before = await auditCount();
+    const res = await apply(await tokenOf('demo-reviewer', 'SPL_DEMO_REVIEWER_SECRET'));
+    expect(res.statusCode, res.body).toBe(200);
+    const items = res.json().items as Array<{ kind: string; result: string }>;
+    expect(items.filter((i) => i.kind === 'subscription').map((i) => i.result)).toEqual(['refused']);
+    expect(items.filter((i) => i.kind === 'topic_subscription').map((i) => i.result)).toEqual(['refused']);
+    expect(res.json().changed).toBe(false);
+    expect(await auditCount()).toBe(before);
+  });
+
   it('exports a document that applies back without a change and holds no secret', async () => {
     const operator = await r.operatorToken();
     const exported = await r.app.inject({ url: '/v1/export', headers: bearer(operator) });

@@ -323,7 +323,7 @@ export function buildProgram(options: RunOptions = {}): Command {
     .option('-o, --output <file>', `write a file, by extension: ${REPORT_OUTPUTS}`)
     .action(run((ctx, opts: { period: string; json?: boolean; output?: string }) => reportSpbe(ctx, opts)));
 
-  registerEvidenceCommands(program, io);
+  registerEvidenceCommands(program, io, env);
 
   return program;
 }

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, createHmac, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,9 @@ import {
   EVIDENCE_FORMAT,
   encodePublicKey,
   segmentFileName,
+  URL_DIGEST_KEY_INFO,
 } from '@spl/evidence-log';
+import { createSecretBox, parseMasterKey } from '@spl/secret-box';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../src/program.js';
 
@@ -85,5 +87,36 @@ describe('spl evidence verify', () => {
 
   it('exits 1 on a directory without segments', async () => {
     expect(await runCli(['evidence', 'verify', join(root, 'nope')], { io, env: {} })).toBe(1);
+  });
+});
+
+describe('spl evidence url-digest', () => {
+  const masterKey = Buffer.alloc(32, 5).toString('base64');
+  const path = '/disdukcapil/kependudukan/v1/penduduk/3299010101850001';
+  const capture = () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
+  };
+
+  it('prints the keyed digest the gateway records for a path, from the master key', async () => {
+    const { io, out } = capture();
+    expect(await runCli(['evidence', 'url-digest', path], { io, env: { SPL_MASTER_KEY: masterKey } })).toBe(
+      0,
+    );
+    const key = createSecretBox(parseMasterKey(masterKey)).deriveKey(URL_DIGEST_KEY_INFO);
+    expect(out).toEqual([createHmac('sha256', key).update(path).digest('hex')]);
+    expect(out[0]).not.toBe(createHash('sha256').update(path).digest('hex'));
+  });
+
+  it('says what is missing without a master key, and refuses a path without a leading slash', async () => {
+    const a = capture();
+    expect(await runCli(['evidence', 'url-digest', path], { io: a.io, env: {} })).toBe(1);
+    expect(a.err.join('\n')).toMatch(/SPL_MASTER_KEY/);
+    const b = capture();
+    expect(await runCli(['evidence', 'url-digest', 'no-slash'], { io: b.io, env: {} })).toBe(1);
+    const c = capture();
+    expect(await runCli(['evidence', 'url-digest', path, '--sha256'], { io: c.io, env: {} })).toBe(0);
+    expect(c.out).toEqual([createHash('sha256').update(path).digest('hex')]);
   });
 });

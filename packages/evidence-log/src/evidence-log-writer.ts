@@ -41,6 +41,8 @@ export interface EvidenceLogOptions {
   /** A failed write; the lines are kept and retried on the next flush. */
   onError?: (err: Error) => void;
   now?: () => Date;
+  /** How the writer's `urlDigest`s are made, stated in key.json (default `sha256`). */
+  urlDigest?: 'sha256' | 'hmac-sha256';
 }
 
 export interface EvidenceLog {
@@ -103,6 +105,7 @@ export function createEvidenceLog(options: EvidenceLogOptions): EvidenceLog {
     alg: 'Ed25519',
     publicKey: publicKeyText,
     createdAt: now().toISOString(),
+    urlDigest: options.urlDigest ?? 'sha256',
   };
   writeFileSync(join(dir, KEY_FILE_NAME), `${JSON.stringify(keyFile, null, 2)}\n`, { flag: 'wx' });
 

@@ -24,6 +24,7 @@ export {
   SEGMENT_FILE_PATTERN,
   type SegmentHeader,
   segmentFileName,
+  URL_DIGEST_KEY_INFO,
 } from './record-format.js';
 export {
   type BreakReason,

@@ -24,7 +24,11 @@ export interface EvidenceEntry {
   application: string | null;
   method: string;
   status: number;
-  /** SHA-256 (hex) of the full path and query as received: the path itself may hold personal data. */
+  /**
+   * Digest (hex) of the full path and query as received — the path itself may hold personal
+   * data: HMAC-SHA256 under a key derived from SPL_MASTER_KEY when the hub has one (see
+   * KeyFile.urlDigest), else SHA-256.
+   */
   urlDigest: string;
   /** SHA-256 (hex) of the request body bytes (EMPTY_DIGEST without a body). */
   requestDigest: string;
@@ -82,7 +86,17 @@ export interface KeyFile {
   alg: 'Ed25519';
   publicKey: string;
   createdAt: string;
+  /**
+   * How `urlDigest` is made: `sha256`, or `hmac-sha256` under a key derived from the hub's
+   * SPL_MASTER_KEY (HKDF info URL_DIGEST_KEY_INFO), so a NIK in a path cannot be found by
+   * hashing every possible NIK; an auditor with the master key checks a given URL with
+   * `spl evidence url-digest`. Absent in older logs: `sha256`.
+   */
+  urlDigest?: 'sha256' | 'hmac-sha256';
 }
+
+/** HKDF info of the key that makes `urlDigest` an HMAC (derived from SPL_MASTER_KEY). */
+export const URL_DIGEST_KEY_INFO = 'spl evidence url digest v1';
 
 export type EvidenceLine = SegmentHeader | EvidenceRecord | Checkpoint;
 

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createEgressPolicy, EgressConfigError } from '@spl/egress';
 import { ConfigError } from '@spl/env-config';
+import { URL_DIGEST_KEY_INFO } from '@spl/evidence-log';
 import { createMetricsRegistry } from '@spl/metrics';
 import { createSecretBox, parseMasterKey, type SecretBox } from '@spl/secret-box';
 import { Redis } from 'ioredis';
@@ -78,7 +79,10 @@ async function main(): Promise<void> {
     checkpointSeconds: config.SPL_EVIDENCE_CHECKPOINT_SECONDS,
     onError: (err) =>
       log?.warn({ err: { message: err.message } }, 'evidence log write failed; lines kept for retry'),
+    urlDigest: secretBox ? 'hmac-sha256' : 'sha256',
   });
+  // A path may carry a NIK: with a master key its digest is keyed, so it cannot be brute-forced.
+  const urlDigestKey = secretBox ? secretBox.deriveKey(URL_DIGEST_KEY_INFO) : null;
   // Per-minute usage aggregates, flushed to the registry's stream (issue 3 §11).
   const usage = createUsageAggregator({
     redis,
@@ -113,7 +117,7 @@ async function main(): Promise<void> {
       extend: (app) => {
         policies.install(app);
         installUsage(app, usage);
-        installEvidence(app, evidence);
+        installEvidence(app, evidence, { urlDigestKey });
       },
     });
     log = built.app.log;

@@ -1,5 +1,7 @@
-import { existsSync } from 'node:fs';
-import { type ChainVerdict, verifyEvidenceDir } from '@spl/evidence-log';
+import { createHash, createHmac } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { type ChainVerdict, URL_DIGEST_KEY_INFO, verifyEvidenceDir } from '@spl/evidence-log';
+import { createSecretBox, parseMasterKey } from '@spl/secret-box';
 import type { Command } from 'commander';
 import type { CliIo } from '../context.js';
 import { CliError } from '../errors.js';
@@ -34,11 +36,59 @@ export function verifyEvidence(io: CliIo, dir: string, options: { json?: boolean
   return verdicts;
 }
 
-/** Adds `spl evidence verify` to the program (it needs no registry or credentials). */
-export function registerEvidenceCommands(program: Command, io: CliIo): void {
-  program
+/**
+ * `spl evidence url-digest <path>`: the `urlDigest` the gateway records for a path and query
+ * (e.g. `/disdukcapil/kependudukan/v1/penduduk/3299…`), so an auditor can find a call in the
+ * log without the log holding the path: HMAC-SHA256 under the key derived from the hub's
+ * master key (SPL_MASTER_KEY, or --master-key-file), or plain SHA-256 with --sha256 for logs
+ * whose key.json says `urlDigest: sha256`.
+ */
+export function urlDigest(
+  io: CliIo,
+  url: string,
+  options: { masterKeyFile?: string; sha256?: boolean; env?: Record<string, string | undefined> },
+): string {
+  if (!url.startsWith('/'))
+    throw new CliError('give the path and query as the gateway received it, starting with /');
+  let digest: string;
+  if (options.sha256) digest = createHash('sha256').update(url).digest('hex');
+  else {
+    const text = options.masterKeyFile
+      ? readFileSync(options.masterKeyFile, 'utf8')
+      : (options.env ?? process.env).SPL_MASTER_KEY;
+    if (!text)
+      throw new CliError('the master key is needed: set SPL_MASTER_KEY or pass --master-key-file <file>');
+    let key: Buffer;
+    try {
+      key = createSecretBox(parseMasterKey(text.trim())).deriveKey(URL_DIGEST_KEY_INFO);
+    } catch (err) {
+      throw new CliError(`not a master key: ${(err as Error).message}`);
+    }
+    digest = createHmac('sha256', key).update(url).digest('hex');
+  }
+  io.out(digest);
+  return digest;
+}
+
+/** Adds `spl evidence verify` and `url-digest` to the program (they need no registry or credentials). */
+export function registerEvidenceCommands(
+  program: Command,
+  io: CliIo,
+  env: Record<string, string | undefined> = process.env,
+): void {
+  const evidence = program
     .command('evidence')
-    .description("the gateway's evidence log (hash chain over request/response digests)")
+    .description("the gateway's evidence log (hash chain over request/response digests)");
+  evidence
+    .command('url-digest')
+    .description('the urlDigest the gateway records for a path and query (to find a call in the log)')
+    .argument('<path>', 'path and query as received, e.g. /org/api/v1/items?q=1')
+    .option('--master-key-file <file>', 'the hub master key (default: SPL_MASTER_KEY)')
+    .option('--sha256', 'plain SHA-256 (logs whose key.json says urlDigest: sha256)')
+    .action((url: string, opts: { masterKeyFile?: string; sha256?: boolean }) => {
+      urlDigest(io, url, { ...opts, env });
+    });
+  evidence
     .command('verify')
     .description('verify evidence segments offline; names the first broken record')
     .argument('<dir>', 'an instance directory, or <SPL_DATA_DIR>/gateway/evidence for all instances')

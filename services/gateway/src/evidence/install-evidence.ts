@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 import type { EvidenceLog } from '@spl/evidence-log';
 import { EMPTY_DIGEST } from '@spl/evidence-log';
 import type { FastifyInstance } from 'fastify';
@@ -21,7 +21,18 @@ const sha256 = (data: Buffer | string) => hash('sha256', data, 'hex');
  * recorded with a null digest and reason `streamed`. `onResponse` seals one record per proxied request
  * (`request.gateway` set): digests and route coordinates, never a body, token or raw path.
  */
-export function installEvidence(app: FastifyInstance, log: EvidenceLog): void {
+export function installEvidence(
+  app: FastifyInstance,
+  log: EvidenceLog,
+  options: {
+    /** The key of the HMAC `urlDigest` (derived from SPL_MASTER_KEY with URL_DIGEST_KEY_INFO); plain SHA-256 without it. */
+    urlDigestKey?: Buffer | null;
+  } = {},
+): void {
+  const key = options.urlDigestKey ?? null;
+  const urlDigest = key
+    ? (url: string) => createHmac('sha256', key).update(url).digest('hex')
+    : (url: string) => sha256(url);
   app.decorateRequest('evidenceResponseDigest', undefined);
   app.addHook('onSend', (request, _reply, payload, done) => {
     if (request.gateway) {
@@ -48,7 +59,7 @@ export function installEvidence(app: FastifyInstance, log: EvidenceLog): void {
         application: ctx.caller?.applicationId ?? ctx.caller?.clientId ?? null,
         method: request.method,
         status: reply.statusCode,
-        urlDigest: sha256(request.url),
+        urlDigest: urlDigest(request.url),
         requestDigest: Buffer.isBuffer(body) && body.length > 0 ? sha256(body) : EMPTY_DIGEST,
         responseDigest: responseDigest ?? null,
         ...(responseDigest === null

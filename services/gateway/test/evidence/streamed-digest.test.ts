@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { verifyEvidenceDir } from '@spl/evidence-log';
+import { URL_DIGEST_KEY_INFO, verifyEvidenceDir } from '@spl/evidence-log';
+import { createSecretBox } from '@spl/secret-box';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEvidenceLog, installEvidence } from '../../src/evidence/index.js';
-import { HubFixture } from '../helpers/hub-fixture.js';
+import { HubFixture, MASTER_KEY } from '../helpers/hub-fixture.js';
 import { FakeRegistry, TestUpstream } from '../helpers/servers.js';
 import { buildTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
@@ -25,6 +26,9 @@ describe('evidence of streamed answers', () => {
   let evidenceRoot: string;
   let log: ReturnType<typeof createEvidenceLog>;
   let token: string;
+  // As server.ts does with SPL_MASTER_KEY: the URL digest is keyed, so a NIK in a path
+  // cannot be recovered by hashing candidates.
+  const urlDigestKey = createSecretBox(MASTER_KEY).deriveKey(URL_DIGEST_KEY_INFO);
 
   beforeAll(async () => {
     upstream = await new TestUpstream().start();
@@ -60,7 +64,7 @@ describe('evidence of streamed answers', () => {
     log = createEvidenceLog({ dir: evidenceRoot, instanceId: 'gw-stream-test', flushMs: 1 });
     gw = await buildTestGateway({
       registryUrl: registry.url,
-      deps: { extend: (app) => installEvidence(app, log) },
+      deps: { extend: (app) => installEvidence(app, log, { urlDigestKey }) },
     });
     token = await hub.token();
   });
@@ -95,6 +99,12 @@ describe('evidence of streamed answers', () => {
       .split('\n')
       .map((l) => JSON.parse(l))
       .filter((r) => r.type === 'record');
+    const hmac = (url: string) => createHmac('sha256', urlDigestKey).update(url).digest('hex');
+    expect(records.map((r) => r.urlDigest)).toEqual([
+      hmac('/dinkes/arsip/v1/file'),
+      hmac('/dinkes/arsip/v1/chunked'),
+    ]);
+    expect(records[0].urlDigest).not.toBe(sha256('/dinkes/arsip/v1/file'));
     expect(records.map((r) => [r.status, r.responseDigest, r.responseDigestReason])).toEqual([
       [200, sha256(big), undefined],
       [200, sha256('part one, part two'), undefined],

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createMetricsRegistry, metricsPlugin } from '@spl/metrics';
 import { openapiDocsPlugin } from '@spl/openapi-docs';
-import { problemPlugin } from '@spl/problem';
+import { problemPlugin, problemType, sendProblem } from '@spl/problem';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createMutator } from './audit/mutations.js';
 import { SYSTEM_ACTOR } from './auth/principal.js';
@@ -9,6 +9,7 @@ import { bootstrapStore } from './bootstrap.js';
 import { createClientLockout } from './oauth/client-lockout.js';
 import { createKeyRing } from './oauth/signing-keys.js';
 import { accessControlPlugin } from './plugins/access-control.js';
+import { errors } from './errors.js';
 import { createRedisKeys } from './redis-keys.js';
 import type { RegistryContext, RegistryDeps } from './registry-context.js';
 import { apiRoutes } from './routes/apis/index.js';
@@ -124,6 +125,24 @@ export async function buildApp(
     genReqId: () => crypto.randomUUID(),
     bodyLimit: config.SPL_OPENAPI_MAX_BYTES,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // The router refuses a URL it cannot decode (`%zz`, `%c0%af`) or a path parameter over
+    // its length limit before any hook runs; answer those as problem+json too, without
+    // echoing the URL (found by the hostile-input fuzz, test/hostile/registry-fuzz.test.ts).
+    frameworkErrors: (error, request, reply) => {
+      void sendProblem(reply, {
+        type: problemType('SPL_VALIDATION'),
+        title: errors.SPL_VALIDATION.spec.title,
+        status: 400,
+        code: 'SPL_VALIDATION',
+        detail:
+          error.code === 'FST_ERR_BAD_URL'
+            ? 'the path contains malformed percent-encoding'
+            : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+              ? 'a path segment is too long'
+              : 'the request could not be read',
+        requestId: request.id,
+      });
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
   log = app.log;
 

@@ -22,3 +22,39 @@ describe('a URL the router refuses', () => {
     expect(res.body).not.toContain(url.slice(18, 40));
   });
 });
+
+// Found by the same fuzz: a NUL byte (or a malformed id) reached PostgreSQL as text and the
+// query's error became a 500.
+describe('a value the store cannot hold', () => {
+  let registry: TestRegistry;
+  beforeAll(async () => {
+    registry = await buildTestRegistry();
+  });
+  afterAll(async () => registry?.close());
+
+  it.each([
+    ['a NUL byte in a path parameter', 'GET', '/v1/apis/dinkes/%00'],
+    ['a NUL byte in a trusted issuer', 'DELETE', '/v1/trusted-issuers/%00'],
+  ])('such as %s is answered 400 problem+json, not 500', async (_, method, url) => {
+    const res = await registry.app.inject({
+      method: method as 'GET',
+      url,
+      headers: { authorization: `Bearer ${await registry.operatorToken()}` },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json()).toMatchObject({ code: 'SPL_VALIDATION' });
+  });
+
+  it('in a JSON body is refused without writing anything', async () => {
+    const res = await registry.app.inject({
+      method: 'POST',
+      url: '/v1/organisations',
+      headers: { authorization: `Bearer ${await registry.operatorToken()}` },
+      payload: { slug: 'nul-org', name: 'Nul\u0000org', kind: 'perangkat-daerah' },
+    });
+    expect(res.statusCode).toBe(400);
+    const rows = await registry.db.query("SELECT 1 FROM organisations WHERE slug = 'nul-org'");
+    expect(rows).toEqual([]);
+  });
+});

@@ -176,18 +176,20 @@ function headersArbitrary(tokens: string[]): fc.Arbitrary<{ kind: string; header
         hostileLiteral,
         fc.string({ unit: 'grapheme-ascii', maxLength: 60 }),
         fc.constant('Bearer eyJhbGciOiJub25lIn0.e30.'),
-        fc.constant(`Bearer ${'A'.repeat(20_000)}`),
+        fc.constant(`Bearer ${'A'.repeat(6_000)}`),
         fc.constant('Basic %%%'),
       )
       .map((v) => ({ authorization: v.replace(/[^\t\x20-\x7e]/g, '?') })),
   );
   const extra = fc.oneof(
     fc.constant({ kind: 'plain', headers: {} as Record<string, string> }),
-    fc.constant({ kind: 'huge header', headers: { 'x-fuzz': 'a'.repeat(64 * 1024) } }),
+    // Node's HTTP parser refuses more than 16 KiB of headers (431) before the app sees them
+    // (test/hostile/gateway-raw-socket.test.ts); this is the most that reaches a handler.
+    fc.constant({ kind: 'huge header', headers: { 'x-fuzz': 'a'.repeat(8 * 1024) } }),
     fc
-      .dictionary(headerName, fc.string({ unit: 'grapheme-ascii', maxLength: 20 }), {
+      .dictionary(headerName, fc.string({ unit: 'grapheme-ascii', maxLength: 10 }), {
         minKeys: 100,
-        maxKeys: 300,
+        maxKeys: 200,
       })
       .map((headers) => ({ kind: 'many headers', headers })),
     fc

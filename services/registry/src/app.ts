@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createMetricsRegistry, metricsPlugin } from '@spl/metrics';
 import { openapiDocsPlugin } from '@spl/openapi-docs';
 import { problemPlugin, problemType, sendProblem } from '@spl/problem';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { createMutator } from './audit/mutations.js';
 import { SYSTEM_ACTOR } from './auth/principal.js';
 import { bootstrapStore } from './bootstrap.js';
@@ -47,6 +47,20 @@ export interface RegistryApp {
  * Builds the registry: migrates the store, makes sure a signing key and the bootstrap
  * client exist, and registers every route group. Never listens; server.ts does.
  */
+/** What a request log line says of the request: the query keeps its names, not its values. */
+function serializeRequest(req: FastifyRequest): Record<string, unknown> {
+  const at = req.url.indexOf('?');
+  const url =
+    at < 0
+      ? req.url
+      : `${req.url.slice(0, at)}?${req.url
+          .slice(at + 1)
+          .split('&')
+          .map((pair) => `${pair.split('=')[0]}=…`)
+          .join('&')}`;
+  return { method: req.method, url, host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
+}
+
 export async function buildApp(
   deps: RegistryDeps & {
     /** Tuning of the usage ingester (tests shorten the claim idle time). */
@@ -119,6 +133,10 @@ export async function buildApp(
               '*.clientSecret',
               '*.secret',
             ],
+            // The request line is logged without its query values: a client that puts a token
+            // or a NIK in the query (`?access_token=…`) must not see it in the log (found by
+            // test/hostile/log-scan.test.ts).
+            serializers: { req: serializeRequest },
             ...(typeof deps.logger === 'object' ? deps.logger : {}),
           },
     requestIdHeader: 'x-request-id',

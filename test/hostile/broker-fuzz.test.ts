@@ -55,7 +55,8 @@ describe('the broker under hostile input', () => {
         const added = after - before;
         before = after;
         if (!c.op.path.endsWith('/events')) return null;
-        if (res.statusCode >= 400 && added > 0) return `refused with ${res.statusCode} but added ${added} Redis keys`;
+        if (res.statusCode >= 400 && added > 0)
+          return `refused with ${res.statusCode} but added ${added} Redis keys`;
         return null;
       },
     });

@@ -19,7 +19,11 @@ interface Exchange {
  * closes it or `waitMs` passes: the wire as an attacker sees it, with no client library
  * tidying the request up.
  */
-function exchange(port: number, chunks: Array<string | Buffer>, options: { gapMs?: number; waitMs?: number } = {}) {
+function exchange(
+  port: number,
+  chunks: Array<string | Buffer>,
+  options: { gapMs?: number; waitMs?: number } = {},
+) {
   const started = performance.now();
   return new Promise<Exchange>((resolve) => {
     const socket = connect(port, '127.0.0.1');
@@ -131,7 +135,13 @@ describe('the gateway on the wire under hostile clients', () => {
       ],
       [
         'a space before the colon of Transfer-Encoding',
-        ['POST /dinkes/faskes/v1/a HTTP/1.1', 'Host: gw', auth(), 'Transfer-Encoding : chunked', 'Content-Length: 4'],
+        [
+          'POST /dinkes/faskes/v1/a HTTP/1.1',
+          'Host: gw',
+          auth(),
+          'Transfer-Encoding : chunked',
+          'Content-Length: 4',
+        ],
         '0\r\n\r\nGET /dinkes/faskes/v1/smuggled HTTP/1.1\r\nHost: gw\r\n\r\n',
       ],
       [
@@ -146,22 +156,31 @@ describe('the gateway on the wire under hostile clients', () => {
       ],
       [
         'a bare LF line ending in the head',
-        ['POST /dinkes/faskes/v1/a HTTP/1.1\nHost: gw', auth(), 'Content-Length: 0\nTransfer-Encoding: chunked'],
+        [
+          'POST /dinkes/faskes/v1/a HTTP/1.1\nHost: gw',
+          auth(),
+          'Content-Length: 0\nTransfer-Encoding: chunked',
+        ],
         '0\r\n\r\n',
       ],
-    ])('with %s is refused with 400 or a closed connection and nothing reaches the upstream', async (_, lines, body) => {
-      const res = await exchange(port, [head(lines) + body]);
-      expect(res.status === 0 ? res.closedByServer : res.status >= 400 && res.status < 500).toBe(true);
-      expect(res.answer).not.toMatch(/HTTP\/1\.1 200/);
-      expect(upstream.seen).toEqual([]);
-      await alive();
-    });
+    ])(
+      'with %s is refused with 400 or a closed connection and nothing reaches the upstream',
+      async (_, lines, body) => {
+        const res = await exchange(port, [head(lines) + body]);
+        expect(res.status === 0 ? res.closedByServer : res.status >= 400 && res.status < 500).toBe(true);
+        expect(res.answer).not.toMatch(/HTTP\/1\.1 200/);
+        expect(upstream.seen).toEqual([]);
+        await alive();
+      },
+    );
   });
 
   describe('header floods', () => {
     it('with 5000 headers is refused with 431 before any route runs', async () => {
       const many = Array.from({ length: 5000 }, (_, i) => `X-H${i}: v`);
-      const res = await exchange(port, [head(['GET /dinkes/faskes/v1/a HTTP/1.1', 'Host: gw', auth(), ...many])]);
+      const res = await exchange(port, [
+        head(['GET /dinkes/faskes/v1/a HTTP/1.1', 'Host: gw', auth(), ...many]),
+      ]);
       expect(res.status).toBe(431);
       expect(upstream.seen).toEqual([]);
       await alive();
@@ -178,7 +197,9 @@ describe('the gateway on the wire under hostile clients', () => {
     });
 
     it('with a 100 KiB request line is refused and nothing reaches the upstream', async () => {
-      const res = await exchange(port, [head([`GET /dinkes/faskes/v1/${'a'.repeat(100 * 1024)} HTTP/1.1`, 'Host: gw', auth()])]);
+      const res = await exchange(port, [
+        head([`GET /dinkes/faskes/v1/${'a'.repeat(100 * 1024)} HTTP/1.1`, 'Host: gw', auth()]),
+      ]);
       expect(res.status === 0 ? res.closedByServer : res.status >= 400 && res.status < 500).toBe(true);
       expect(upstream.seen).toEqual([]);
       await alive();
@@ -187,7 +208,9 @@ describe('the gateway on the wire under hostile clients', () => {
 
   describe('slow clients', () => {
     it('sending its head a byte at a time (slowloris) is dropped within SPL_HEADERS_TIMEOUT_MS', async () => {
-      const bytes = [...head(['GET /dinkes/faskes/v1/slow HTTP/1.1', 'Host: gw', auth(), `X-Pad: ${'p'.repeat(200)}`])];
+      const bytes = [
+        ...head(['GET /dinkes/faskes/v1/slow HTTP/1.1', 'Host: gw', auth(), `X-Pad: ${'p'.repeat(200)}`]),
+      ];
       // 100 ms apart the whole head would take about 40 s; the gateway must not wait for it.
       const res = await exchange(port, bytes, { gapMs: 100, waitMs: 8_000 });
       expect(res.closedByServer).toBe(true);
@@ -198,7 +221,9 @@ describe('the gateway on the wire under hostile clients', () => {
     });
 
     it('opening many idle connections does not stop the gateway answering others', async () => {
-      const idle = Array.from({ length: 200 }, () => exchange(port, ['GET /dinkes/faskes/v1/a HTTP/1.1\r\n'], { waitMs: 3_000 }));
+      const idle = Array.from({ length: 200 }, () =>
+        exchange(port, ['GET /dinkes/faskes/v1/a HTTP/1.1\r\n'], { waitMs: 3_000 }),
+      );
       await alive();
       const ended = await Promise.all(idle);
       expect(ended.every((e) => e.closedByServer || e.status >= 400 || e.status === 0)).toBe(true);
@@ -208,7 +233,10 @@ describe('the gateway on the wire under hostile clients', () => {
 
   describe('path tricks on the wire', () => {
     it.each([
-      ['an absolute-form target naming another host', 'GET http://169.254.169.254/dinkes/faskes/v1/a HTTP/1.1'],
+      [
+        'an absolute-form target naming another host',
+        'GET http://169.254.169.254/dinkes/faskes/v1/a HTTP/1.1',
+      ],
       ['an asterisk target', 'GET * HTTP/1.1'],
       ['a matrix parameter hiding a dot segment', 'GET /dinkes/faskes/v1/a;/../../admin HTTP/1.1'],
       ['a raw non-ASCII byte', 'GET /dinkes/faskes/v1/\xff\xfe HTTP/1.1'],
@@ -218,7 +246,9 @@ describe('the gateway on the wire under hostile clients', () => {
       ['an unknown HTTP version', 'GET /dinkes/faskes/v1/a HTTP/9.9'],
       ['a tab inside the target', 'GET /dinkes/faskes/v1/a\t/../x HTTP/1.1'],
     ])('with %s is refused and never forwarded', async (_, requestLine) => {
-      const res = await exchange(port, [Buffer.from(head([requestLine, 'Host: gw', auth(), 'Connection: close']), 'latin1')]);
+      const res = await exchange(port, [
+        Buffer.from(head([requestLine, 'Host: gw', auth(), 'Connection: close']), 'latin1'),
+      ]);
       expect(res.status === 0 ? res.closedByServer : res.status >= 400 && res.status < 500).toBe(true);
       expect(upstream.seen).toEqual([]);
       await alive();

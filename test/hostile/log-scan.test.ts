@@ -1,14 +1,14 @@
-import { createMetricsRegistry } from '../../packages/metrics/src/index.js';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createMetricsRegistry } from '../../packages/metrics/src/index.js';
 import { HubFixture as BrokerHub } from '../../services/broker/test/helpers/hub-fixture.js';
 import { Receiver, sleep } from '../../services/broker/test/helpers/receiver.js';
 import { buildTestBroker } from '../../services/broker/test/helpers/test-broker.js';
+import { createAccessLog } from '../../services/gateway/src/observability/access-log.js';
+import { createStandardPolicies } from '../../services/gateway/src/standard-policies.js';
 import { HubFixture as GatewayHub } from '../../services/gateway/test/helpers/hub-fixture.js';
 import { FakeRegistry, TestUpstream } from '../../services/gateway/test/helpers/servers.js';
 import { buildTestGateway, TEST_REDIS_URL } from '../../services/gateway/test/helpers/test-gateway.js';
-import { createAccessLog } from '../../services/gateway/src/observability/access-log.js';
-import { createStandardPolicies } from '../../services/gateway/src/standard-policies.js';
 import { buildTestRegistry } from '../../services/registry/test/helpers/test-registry.js';
 import { LogCapture } from './helpers/log-capture.js';
 
@@ -33,7 +33,12 @@ describe('the logs of the hub', () => {
     cleanup.push(() => registry.close());
     await registry.organisation('dinkes');
     const person = await registry.person({ org: 'dinkes', roles: ['operator'] });
-    const secrets = [registry.bootstrap.clientSecret, person.clientSecret, person.token, await registry.operatorToken()];
+    const secrets = [
+      registry.bootstrap.clientSecret,
+      person.clientSecret,
+      person.token,
+      await registry.operatorToken(),
+    ];
     const form = (secret: string) =>
       registry.app.inject({
         method: 'POST',
@@ -76,7 +81,12 @@ describe('the logs of the hub', () => {
     const access = new LogCapture();
     const hub = await GatewayHub.create();
     const upstream = await new TestUpstream().start();
-    const route = hub.route({ api: 'penduduk', version: 'v1', urls: [upstream.url], restrictedFields: ['nama_ibu'] });
+    const route = hub.route({
+      api: 'penduduk',
+      version: 'v1',
+      urls: [upstream.url],
+      restrictedFields: ['nama_ibu'],
+    });
     route.upstreamAuth = hub.headerAuth(route.id, 'X-Api-Key', 'upstream-secret-value-for-log-scan');
     hub.route({ api: 'mati', version: 'v1', urls: ['http://127.0.0.1:1'], restrictedFields: ['nama_ibu'] });
     hub.subscribe('app-portal', 'penduduk', 'v1');
@@ -124,13 +134,27 @@ describe('the logs of the hub', () => {
     const query = `?nik=${NIK}&nama_ibu=${encodeURIComponent(MOTHER)}`;
     const requests: Array<[string, string, Record<string, string>, string?]> = [
       ['GET', `/dinkes/penduduk/v1/warga/${NIK}${query}`, { authorization: `Bearer ${token}` }],
-      ['POST', `/dinkes/penduduk/v1/warga${query}`, { authorization: `Bearer ${token}` }, JSON.stringify({ nik: NIK, nama_ibu: MOTHER })],
+      [
+        'POST',
+        `/dinkes/penduduk/v1/warga${query}`,
+        { authorization: `Bearer ${token}` },
+        JSON.stringify({ nik: NIK, nama_ibu: MOTHER }),
+      ],
       ['GET', `/dinkes/penduduk/v1/warga/${NIK}${query}`, { authorization: `Bearer ${other}` }],
-      ['GET', `/dinkes/penduduk/v1/warga/${NIK}${query}`, { authorization: `Bearer ${token.slice(0, -3)}abc` }],
+      [
+        'GET',
+        `/dinkes/penduduk/v1/warga/${NIK}${query}`,
+        { authorization: `Bearer ${token.slice(0, -3)}abc` },
+      ],
       ['GET', `/dinkes/penduduk/v1/warga/${NIK}/%zz${query}`, { authorization: `Bearer ${token}` }],
       ['GET', `/dinkes/tidak-ada/v1/warga/${NIK}${query}`, { authorization: `Bearer ${token}` }],
       ['GET', `/dinkes/mati/v1/warga/${NIK}${query}`, { authorization: `Bearer ${token}` }],
-      ['POST', '/oauth2/token', { 'content-type': 'application/x-www-form-urlencoded' }, `grant_type=client_credentials&client_id=portal-client&client_secret=${registry.clientSecret}`],
+      [
+        'POST',
+        '/oauth2/token',
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        `grant_type=client_credentials&client_id=portal-client&client_secret=${registry.clientSecret}`,
+      ],
     ];
     for (const [method, url, headers, payload] of requests)
       await gw.app.inject({ method: method as 'GET', url, headers, ...(payload ? { payload } : {}) });
@@ -176,7 +200,13 @@ describe('the logs of the hub', () => {
     await publish(event, `${token.slice(0, -3)}abc`);
     for (let i = 0; i < 100 && receiver.received.length < 3; i++) await sleep(50);
     expect(receiver.received.length).toBeGreaterThanOrEqual(3);
-    const secrets = [token, ...webhookSecrets, ...webhookSecrets.map((s) => s.slice('whsec_'.length)), NIK, MOTHER];
+    const secrets = [
+      token,
+      ...webhookSecrets,
+      ...webhookSecrets.map((s) => s.slice('whsec_'.length)),
+      NIK,
+      MOTHER,
+    ];
     // The worker logs little (start, stop, failures of its own); its lines are scanned all the same.
     expect(api.lines.length).toBeGreaterThan(0);
     expect({ api: api.leaks(secrets), worker: worker.leaks(secrets) }).toEqual({ api: [], worker: [] });

@@ -34,13 +34,14 @@ describe('the registry under hostile input', () => {
       service: 'registry',
       operations,
       tokens: [token],
-      numRuns: Number(process.env.SPL_FUZZ_RUNS ?? 12),
+      numRuns: Number(process.env.SPL_FUZZ_RUNS ?? 20),
       inject: (req) => registry.app.inject(req),
       afterCase: async (_c, res) => {
         const after = await auditRows();
         const stored = after - before;
         before = after;
-        if (res.statusCode >= 400 && stored !== 0) return `refused with ${res.statusCode} but wrote ${stored} audit rows`;
+        if (res.statusCode >= 400 && stored !== 0)
+          return `refused with ${res.statusCode} but wrote ${stored} audit rows`;
         return null;
       },
     });

@@ -59,7 +59,8 @@ describe('the gateway forwarding to an internal address', () => {
       hub.route({ api, version: 'v1', urls: [url], upstream: { urls: [url], timeoutMs: 1000 } });
       hub.subscribe('app-portal', api, 'v1');
     }
-    upstream.handler = (_req, res) => res.writeHead(302, { location: `${internal.url}/latest/meta-data` }).end();
+    upstream.handler = (_req, res) =>
+      res.writeHead(302, { location: `${internal.url}/latest/meta-data` }).end();
     registry = await new FakeRegistry().start();
     registry.snapshot = hub.snapshot();
     // Any public host, nothing internal listed.
@@ -119,7 +120,10 @@ describe('the broker delivering to an internal address', () => {
   const publish = async (broker: TestBroker, hub: BrokerHub, id: string) => {
     const res = await fetch(`${broker.url}/v1/topics/disdukcapil/kelahiran/events`, {
       method: 'POST',
-      headers: { 'content-type': 'application/cloudevents+json', authorization: `Bearer ${await hub.token()}` },
+      headers: {
+        'content-type': 'application/cloudevents+json',
+        authorization: `Bearer ${await hub.token()}`,
+      },
       body: JSON.stringify({
         specversion: '1.0',
         id,

@@ -6,10 +6,10 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { createMutator } from './audit/mutations.js';
 import { SYSTEM_ACTOR } from './auth/principal.js';
 import { bootstrapStore } from './bootstrap.js';
+import { errors } from './errors.js';
 import { createClientLockout } from './oauth/client-lockout.js';
 import { createKeyRing } from './oauth/signing-keys.js';
 import { accessControlPlugin } from './plugins/access-control.js';
-import { errors } from './errors.js';
 import { createRedisKeys } from './redis-keys.js';
 import type { RegistryContext, RegistryDeps } from './registry-context.js';
 import { apiRoutes } from './routes/apis/index.js';
@@ -58,7 +58,13 @@ function serializeRequest(req: FastifyRequest): Record<string, unknown> {
           .split('&')
           .map((pair) => `${pair.split('=')[0]}=…`)
           .join('&')}`;
-  return { method: req.method, url, host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
+  return {
+    method: req.method,
+    url,
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
 }
 
 export async function buildApp(

@@ -221,7 +221,9 @@ export function hostileRequest(op: Operation, tokens: string[]): fc.Arbitrary<Ho
     fc.tuple(fc.constantFrom(...op.queryParams, 'limit', 'cursor', '__proto__', 'a[b][c]'), urlPart),
     { maxLength: 6 },
   );
-  const body = op.hasBody ? bodyArbitrary(op) : fc.oneof(fc.constant<Body>({ kind: 'no body' }), bodyArbitrary(op));
+  const body = op.hasBody
+    ? bodyArbitrary(op)
+    : fc.oneof(fc.constant<Body>({ kind: 'no body' }), bodyArbitrary(op));
   return fc.record({ pathValues, query, body, headers: headersArbitrary(tokens) }).map((c) => {
     let i = 0;
     const path = op.path.replace(/\{[^}]+\}/g, () => c.pathValues[i++] ?? 'x').replace(/\*$/, 'a/%zz');

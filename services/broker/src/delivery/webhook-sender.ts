@@ -46,7 +46,10 @@ export function signWebhook(
  * by test/hostile/ssrf.test.ts).
  */
 function createEgressConnector(egress: EgressPolicy, timeoutMs: number): buildConnector.connector {
-  const connect = buildConnector({ lookup: egress.lookup, timeout: timeoutMs } as buildConnector.BuildOptions);
+  const connect = buildConnector({
+    lookup: egress.lookup,
+    timeout: timeoutMs,
+  } as buildConnector.BuildOptions);
   return (options, callback) => {
     const host = options.hostname.replace(/^\[|\]$/g, '');
     if (isIP(host)) {

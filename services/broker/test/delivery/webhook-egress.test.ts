@@ -30,7 +30,11 @@ describe('the webhook sender and SPL_EGRESS_ALLOW', () => {
       expect(refused.error).toMatch(/SPL_EGRESS_REFUSED|SPL_EGRESS_ALLOW/);
       expect(hits).toEqual([]);
 
-      const allowing = createWebhookSender({ egress: createEgressPolicy('127.0.0.2'), timeoutMs: 1000, connections: 1 });
+      const allowing = createWebhookSender({
+        egress: createEgressPolicy('127.0.0.2'),
+        timeoutMs: 1000,
+        connections: 1,
+      });
       const delivered = await allowing.send(sub(`http://127.0.0.2:${port}/hook`), 'msg_2', '{}');
       await allowing.close();
       expect(delivered).toMatchObject({ isDelivered: true, status: 204 });

@@ -31,7 +31,9 @@ async function guarded<T>(run: () => Promise<T>): Promise<T> {
     return await run();
   } catch (err) {
     if (isUnstorableValue(err))
-      throw errors.SPL_VALIDATION('a value holds a character or form the store cannot take (a NUL byte, a malformed id)');
+      throw errors.SPL_VALIDATION(
+        'a value holds a character or form the store cannot take (a NUL byte, a malformed id)',
+      );
     throw err;
   }
 }

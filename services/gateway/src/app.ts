@@ -124,7 +124,15 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
 
   // Fastify types the server by the presence of `https`; the instance is used as a plain
   // FastifyInstance either way (request.raw.socket is a TLSSocket when TLS is on).
-  const tlsOption = deps.tls ? ({ https: deps.tls.options } as object) : {};
+  // A client trickling its headers (slowloris) is dropped after SPL_HEADERS_TIMEOUT_MS; Node
+  // looks for such connections every `connectionsCheckingInterval`.
+  const headerTimeouts = {
+    headersTimeout: config.SPL_HEADERS_TIMEOUT_MS,
+    connectionsCheckingInterval: Math.min(30_000, Math.ceil(config.SPL_HEADERS_TIMEOUT_MS / 4)),
+  };
+  const tlsOption = deps.tls
+    ? ({ https: { ...deps.tls.options, ...headerTimeouts } } as object)
+    : { http: headerTimeouts };
   const app = Fastify({
     ...tlsOption,
     logger:

@@ -92,6 +92,12 @@ export const GatewayConfigSchema = Type.Object({
   SPL_HEALTH_CHECK_SECONDS: Type.Number({ minimum: 0, default: 0 }),
   /** A probe with no answer within this many milliseconds counts as dead. */
   SPL_HEALTH_CHECK_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 2000 }),
+  /**
+   * A client must send its whole request head within this many milliseconds or its connection
+   * is closed (slowloris; Node's `headersTimeout`, whose default this is). Checked every quarter
+   * of it, at most every 30 s.
+   */
+  SPL_HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 60_000 }),
   /** After a hub token with an unknown `kid` refreshed the snapshot, no other refresh for this long, seconds. */
   SPL_HUB_KEY_REFRESH_SECONDS: Type.Integer({ minimum: 1, default: 30 }),
 });

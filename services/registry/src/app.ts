@@ -1,11 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createMetricsRegistry, metricsPlugin } from '@spl/metrics';
 import { openapiDocsPlugin } from '@spl/openapi-docs';
-import { problemPlugin } from '@spl/problem';
-import Fastify, { type FastifyInstance } from 'fastify';
+import { problemPlugin, problemType, sendProblem } from '@spl/problem';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { createMutator } from './audit/mutations.js';
 import { SYSTEM_ACTOR } from './auth/principal.js';
 import { bootstrapStore } from './bootstrap.js';
+import { errors } from './errors.js';
 import { createClientLockout } from './oauth/client-lockout.js';
 import { createKeyRing } from './oauth/signing-keys.js';
 import { accessControlPlugin } from './plugins/access-control.js';
@@ -46,6 +47,26 @@ export interface RegistryApp {
  * Builds the registry: migrates the store, makes sure a signing key and the bootstrap
  * client exist, and registers every route group. Never listens; server.ts does.
  */
+/** What a request log line says of the request: the query keeps its names, not its values. */
+function serializeRequest(req: FastifyRequest): Record<string, unknown> {
+  const at = req.url.indexOf('?');
+  const url =
+    at < 0
+      ? req.url
+      : `${req.url.slice(0, at)}?${req.url
+          .slice(at + 1)
+          .split('&')
+          .map((pair) => `${pair.split('=')[0]}=…`)
+          .join('&')}`;
+  return {
+    method: req.method,
+    url,
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
 export async function buildApp(
   deps: RegistryDeps & {
     /** Tuning of the usage ingester (tests shorten the claim idle time). */
@@ -118,12 +139,34 @@ export async function buildApp(
               '*.clientSecret',
               '*.secret',
             ],
+            // The request line is logged without its query values: a client that puts a token
+            // or a NIK in the query (`?access_token=…`) must not see it in the log (found by
+            // test/hostile/log-scan.test.ts).
+            serializers: { req: serializeRequest },
             ...(typeof deps.logger === 'object' ? deps.logger : {}),
           },
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     bodyLimit: config.SPL_OPENAPI_MAX_BYTES,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // The router refuses a URL it cannot decode (`%zz`, `%c0%af`) or a path parameter over
+    // its length limit before any hook runs; answer those as problem+json too, without
+    // echoing the URL (found by the hostile-input fuzz, test/hostile/registry-fuzz.test.ts).
+    frameworkErrors: (error, request, reply) => {
+      void sendProblem(reply, {
+        type: problemType('SPL_VALIDATION'),
+        title: errors.SPL_VALIDATION.spec.title,
+        status: 400,
+        code: 'SPL_VALIDATION',
+        detail:
+          error.code === 'FST_ERR_BAD_URL'
+            ? 'the path contains malformed percent-encoding'
+            : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+              ? 'a path segment is too long'
+              : 'the request could not be read',
+        requestId: request.id,
+      });
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
   log = app.log;
 

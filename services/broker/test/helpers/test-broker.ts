@@ -66,6 +66,10 @@ export async function buildTestBroker(
     apiObserver?: PublishObserver;
     federated?: FederatedVerifier;
     workerObserver?: DeliveryObserver;
+    /** Fastify logger options for the API (e.g. `{ stream }`); silent when absent. */
+    logger?: Record<string, unknown>;
+    /** Where the worker's pino log goes (its level comes from SPL_LOG_LEVEL); silent when absent. */
+    workerLogStream?: NodeJS.WritableStream;
   } = {},
 ): Promise<TestBroker> {
   const prefix = `test-${randomBytes(5).toString('hex')}`;
@@ -85,7 +89,7 @@ export async function buildTestBroker(
     config,
     redis,
     secretBox: null,
-    logger: false,
+    logger: options.logger ?? false,
     ...(options.apiObserver ? { observer: options.apiObserver } : {}),
     ...(options.federated ? { federated: options.federated } : {}),
   });
@@ -97,7 +101,9 @@ export async function buildTestBroker(
       redis,
       bullConnection,
       secretBox: createSecretBox(MASTER_KEY),
-      log: pino({ level: 'silent' }),
+      log: options.workerLogStream
+        ? pino({ level: config.SPL_LOG_LEVEL }, options.workerLogStream)
+        : pino({ level: 'silent' }),
       ...(options.workerObserver ? { observer: options.workerObserver } : {}),
     });
     await w.start();

@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { errors } from '../errors.js';
+import { isUnstorableValue } from './pg-errors.js';
 
 /** What domain code may do with the store: run parameterised SQL. */
 export interface Sql {
@@ -23,6 +25,19 @@ export interface Database extends Sql {
 // Read int8 as a JS number: our bigints (audit seq) stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
 
+/** Runs a query, turning a value the store cannot hold into the client's error (a 400). */
+async function guarded<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (isUnstorableValue(err))
+      throw errors.SPL_VALIDATION(
+        'a value holds a character or form the store cannot take (a NUL byte, a malformed id)',
+      );
+    throw err;
+  }
+}
+
 export function createPostgresDatabase(options: { url: string; schema?: string; max?: number }): Database {
   const pool = new pg.Pool({
     connectionString: options.url,
@@ -34,7 +49,7 @@ export function createPostgresDatabase(options: { url: string; schema?: string; 
   return {
     kind: 'postgres',
     async query(text, params) {
-      const result = await pool.query(text, params as unknown[]);
+      const result = await guarded(() => pool.query(text, params as unknown[]));
       return result.rows;
     },
     async transaction(fn) {
@@ -42,7 +57,7 @@ export function createPostgresDatabase(options: { url: string; schema?: string; 
       try {
         await client.query('BEGIN');
         const tx: Sql = {
-          query: async (text, params) => (await client.query(text, params as unknown[])).rows,
+          query: async (text, params) => (await guarded(() => client.query(text, params as unknown[]))).rows,
         };
         const out = await fn(tx);
         await client.query('COMMIT');
@@ -70,13 +85,16 @@ export async function createPgliteDatabase(options: { dataDir?: string }): Promi
   // PGlite is one connection; transactions already run one at a time.
   let closed = false;
   const query: Sql['query'] = async (text, params) =>
-    (await db.query(text, params as unknown[])).rows as never;
+    (await guarded(() => db.query(text, params as unknown[]))).rows as never;
   return {
     kind: 'pglite',
     query,
     async transaction(fn) {
       return db.transaction(async (tx) =>
-        fn({ query: async (text, params) => (await tx.query(text, params as unknown[])).rows as never }),
+        fn({
+          query: async (text, params) =>
+            (await guarded(() => tx.query(text, params as unknown[]))).rows as never,
+        }),
       );
     },
     async exec(script) {

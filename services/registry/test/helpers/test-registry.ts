@@ -82,7 +82,13 @@ export async function deleteRedisPrefix(redis: Redis, prefix: string): Promise<v
  * control time.
  */
 export async function buildTestRegistry(
-  options: { store?: StoreKind; env?: Record<string, string>; clock?: () => Date } = {},
+  options: {
+    store?: StoreKind;
+    env?: Record<string, string>;
+    clock?: () => Date;
+    /** Fastify logger options (e.g. `{ stream }` to capture the log); silent when absent. */
+    logger?: Record<string, unknown>;
+  } = {},
 ): Promise<TestRegistry> {
   const store = options.store ?? (process.env.SPL_TEST_STORE as StoreKind | undefined) ?? 'postgres';
   const { db, schema, drop } = await openTestDatabase(store);
@@ -109,7 +115,7 @@ export async function buildTestRegistry(
       db,
       redis,
       secretBox,
-      logger: false,
+      logger: options.logger ?? false,
       ...(options.clock ? { clock: options.clock } : {}),
     });
   } catch (err) {

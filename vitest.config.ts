@@ -2,13 +2,17 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'services/*', 'demo', 'deploy'].map((root) => ({
+    projects: [
+      ...['packages/*', 'services/*', 'demo', 'deploy'].map((root) => ({
       extends: true,
       test: {
         name: root.replace('/*', ''),
         include: [`${root}/test/**/*.test.ts`],
       },
     })),
+    // OWASP API Security Top 10 (2023), one file per item, against the real services (issue 6 §4).
+    { extends: true, test: { name: 'owasp', include: ['test/owasp/**/*.test.ts'] } },
+    ],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,

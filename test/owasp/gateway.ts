@@ -1,6 +1,14 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createMetricsRegistry } from '../../packages/metrics/src/index.js';
+import { createStandardPolicies } from '../../services/gateway/src/standard-policies.js';
 import { HubFixture } from '../../services/gateway/test/helpers/hub-fixture.js';
 import { FakeRegistry, TestUpstream } from '../../services/gateway/test/helpers/servers.js';
-import { buildTestGateway, type TestGateway } from '../../services/gateway/test/helpers/test-gateway.js';
+import {
+  buildTestGateway,
+  TEST_REDIS_URL,
+  type TestGateway,
+} from '../../services/gateway/test/helpers/test-gateway.js';
 
 export { HubFixture, TestUpstream };
 
@@ -15,7 +23,10 @@ export { HubFixture, TestUpstream };
  *                                         └─ (nothing on rahasia)
  *   bappeda ─ dashboard (dashboard-client) ── faskes v1 suspended
  *
- * `configure(hub, upstream)` may add routes before the snapshot is served.
+ * The gateway runs with its standard policies wired as services/gateway/src/server.ts wires
+ * them (shared rate limit in Redis, per-IP flood guard, OpenAPI request validation), so the
+ * attacks meet what production runs. `configure(hub, upstream)` may add routes before the
+ * snapshot is served; `flood` sets SPL_FLOOD_PER_SECOND / SPL_FLOOD_BURST (default 1000).
  */
 export interface OwaspGateway {
   hub: HubFixture;
@@ -26,10 +37,30 @@ export interface OwaspGateway {
 }
 
 export async function buildOwaspGateway(
-  options: { env?: Record<string, string>; configure?: (hub: HubFixture, upstreamUrl: string) => void } = {},
+  options: {
+    env?: Record<string, string>;
+    flood?: { perSecond: number; burst: number };
+    configure?: (hub: HubFixture, upstreamUrl: string) => void;
+  } = {},
 ): Promise<OwaspGateway> {
   const hub = await HubFixture.create();
   const upstream = await new TestUpstream().start();
+  // Every route's OpenAPI document: GET and POST of one path segment (the request validator
+  // answers 400 to anything it does not declare).
+  const any = { responses: { '200': { description: 'ok' } } };
+  hub.openapi = {
+    h1: {
+      openapi: '3.1.0',
+      info: { title: 'owasp', version: '1' },
+      paths: {
+        '/{p}': {
+          parameters: [{ name: 'p', in: 'path', required: true, schema: { type: 'string' } }],
+          get: any,
+          post: any,
+        },
+      },
+    },
+  };
   hub.route({ api: 'faskes', version: 'v1', urls: [upstream.url] });
   hub.route({
     api: 'faskes',
@@ -45,14 +76,39 @@ export async function buildOwaspGateway(
   options.configure?.(hub, upstream.url);
   const registry = await new FakeRegistry().start();
   registry.snapshot = hub.snapshot();
-  const gw = await buildTestGateway({ registryUrl: registry.url, ...(options.env ? { env: options.env } : {}) });
+  const limiterRedis = new Redis(TEST_REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  await new Promise<void>((ok) => limiterRedis.once('ready', () => ok()));
+  const metrics = createMetricsRegistry('gateway');
+  const policies = createStandardPolicies({
+    redis: limiterRedis,
+    redisPrefix: `test-owasp-${randomBytes(5).toString('hex')}`,
+    failMode: 'open',
+    registry: metrics,
+    floodPerSecond: options.flood?.perSecond ?? 1000,
+    floodBurst: options.flood?.burst ?? 1000,
+    isEgressAllowed: (url) => url.hostname === '127.0.0.1',
+  });
+  const gw = await buildTestGateway({
+    registryUrl: registry.url,
+    ...(options.env ? { env: options.env } : {}),
+    deps: {
+      metrics,
+      rateLimiter: policies.rateLimiter,
+      requestValidator: policies.requestValidator,
+      createFederatedVerifier: policies.createFederatedVerifier,
+      observer: policies.observer,
+      extend: (app) => policies.install(app),
+    },
+  });
   return {
     hub,
     upstream,
     registry,
     gw,
     async close() {
+      policies.close();
       await gw.close();
+      limiterRedis.disconnect();
       await upstream.stop();
       await registry.stop();
     },

@@ -11,7 +11,16 @@ export default defineConfig({
       },
     })),
     // OWASP API Security Top 10 (2023), one file per item, against the real services (issue 6 §4).
-    { extends: true, test: { name: 'owasp', include: ['test/owasp/**/*.test.ts'] } },
+    // Files of one worker share one hub (test/owasp/hub.ts), dropped by the global setup.
+    {
+      extends: true,
+      test: {
+        name: 'owasp',
+        include: ['test/owasp/**/*.test.ts'],
+        isolate: false,
+        globalSetup: ['test/owasp/global-setup.ts'],
+      },
+    },
     ],
     pool: 'forks',
     testTimeout: 30_000,

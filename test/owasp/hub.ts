@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { type AccessFixture, buildAccessFixture, type Persona } from '../../services/registry/test/access/fixtures.js';
 
@@ -18,7 +19,24 @@ export {
 } from '../../services/registry/test/access/fixtures.js';
 export { bearer } from '../../services/registry/test/helpers/test-registry.js';
 
-export const buildOwaspHub = buildAccessFixture;
+let shared: Promise<AccessFixture> | undefined;
+
+/**
+ * The hub, built once per test worker and shared by the files that worker runs (the
+ * project runs with `isolate: false`): building it applies the demo hub six times and
+ * hashes a dozen secrets, which on a loaded 2-core machine costs more than all the attacks
+ * together. Files act on throwaway objects with names of their own, so they do not meet.
+ * Its schema and Redis prefix are written to the ledger that global-setup.ts drops at the
+ * end of the run; `close()` of the shared hub is therefore a no-op.
+ */
+export function buildOwaspHub(): Promise<AccessFixture> {
+  shared ??= buildAccessFixture().then((fx) => {
+    const ledger = process.env.SPL_OWASP_LEDGER;
+    if (ledger) appendFileSync(ledger, `${JSON.stringify({ schema: fx.r.schema, prefix: fx.r.prefix })}\n`);
+    return { ...fx, close: async () => {} };
+  });
+  return shared;
+}
 
 /** Sends `options` as `persona` (no Authorization header for `anonymous`). */
 export function as(

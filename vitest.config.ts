@@ -4,23 +4,23 @@ export default defineConfig({
   test: {
     projects: [
       ...['packages/*', 'services/*', 'demo', 'deploy'].map((root) => ({
-      extends: true,
-      test: {
-        name: root.replace('/*', ''),
-        include: [`${root}/test/**/*.test.ts`],
+        extends: true,
+        test: {
+          name: root.replace('/*', ''),
+          include: [`${root}/test/**/*.test.ts`],
+        },
+      })),
+      // OWASP API Security Top 10 (2023), one file per item, against the real services (issue 6 §4).
+      // Files of one worker share one hub (test/owasp/hub.ts), dropped by the global setup.
+      {
+        extends: true,
+        test: {
+          name: 'owasp',
+          include: ['test/owasp/**/*.test.ts'],
+          isolate: false,
+          globalSetup: ['test/owasp/global-setup.ts'],
+        },
       },
-    })),
-    // OWASP API Security Top 10 (2023), one file per item, against the real services (issue 6 §4).
-    // Files of one worker share one hub (test/owasp/hub.ts), dropped by the global setup.
-    {
-      extends: true,
-      test: {
-        name: 'owasp',
-        include: ['test/owasp/**/*.test.ts'],
-        isolate: false,
-        globalSetup: ['test/owasp/global-setup.ts'],
-      },
-    },
     ],
     pool: 'forks',
     testTimeout: 30_000,

@@ -27,6 +27,8 @@ const { engines } = JSON.parse(readFileSync(new URL('../package.json', import.me
 const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
 const [wantMajor, wantMinor] = engines.node.replace(/^>=/, '').split('.').map(Number) as [number, number];
 const nodeOk = major > wantMajor || (major === wantMajor && minor >= wantMinor);
-process.stdout.write(`\n━━ node ${process.versions.node} against engines.node ${engines.node}: ${nodeOk ? 'ok' : 'TOO OLD'}\n`);
+process.stdout.write(
+  `\n━━ node ${process.versions.node} against engines.node ${engines.node}: ${nodeOk ? 'ok' : 'TOO OLD'}\n`,
+);
 
 process.exit(audit !== 0 || !nodeOk ? 1 : 0);

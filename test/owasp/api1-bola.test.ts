@@ -43,7 +43,10 @@ describe('API1 BOLA: objects of another organisation', () => {
   });
 
   it("does not show another organisation's subscription or topic subscription by id", async () => {
-    for (const url of [`/v1/subscriptions/${fx.subscriptionId}`, `/v1/topic-subscriptions/${fx.topicSubscriptionId}`]) {
+    for (const url of [
+      `/v1/subscriptions/${fx.subscriptionId}`,
+      `/v1/topic-subscriptions/${fx.topicSubscriptionId}`,
+    ]) {
       expect((await as(fx, 'consumer-other', { method: 'GET', url })).statusCode).toBe(404);
       expect((await as(fx, 'publisher-other', { method: 'GET', url })).statusCode).toBe(404);
       expect((await as(fx, 'consumer-own', { method: 'GET', url })).statusCode).toBe(200);

@@ -1,8 +1,12 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJwksFetcher, createFederatedVerifier, FederationError } from '../../packages/token/src/index.js';
+import {
+  createFederatedVerifier,
+  createJwksFetcher,
+  FederationError,
+} from '../../packages/token/src/index.js';
 import { buildOwaspGateway, type OwaspGateway } from './gateway.js';
 
 /**
@@ -93,7 +97,12 @@ describe('API10 a federated JWKS that is malformed, huge, slow or redirected', (
     );
     const header = Buffer.from(JSON.stringify({ alg: 'ES256', kid: 'k1' })).toString('base64url');
     const claims = Buffer.from(
-      JSON.stringify({ iss: 'https://splp.example.go.id', aud: 'spl', azp: 'x', exp: Math.floor(Date.now() / 1000) + 60 }),
+      JSON.stringify({
+        iss: 'https://splp.example.go.id',
+        aud: 'spl',
+        azp: 'x',
+        exp: Math.floor(Date.now() / 1000) + 60,
+      }),
     ).toString('base64url');
     const failure = await verifier.verify(`${header}.${claims}.c2ln`, 'https://splp.example.go.id').then(
       () => null,

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, importSigningKey, signAccessToken } from '../../packages/token/src/index.js';
-import { buildTestRegistry, TEST_ISSUER, type TestRegistry } from '../../services/registry/test/helpers/test-registry.js';
+import {
+  buildTestRegistry,
+  TEST_ISSUER,
+  type TestRegistry,
+} from '../../services/registry/test/helpers/test-registry.js';
 
 /**
  * OWASP API2:2023 Broken Authentication: guessing client secrets, stuffing credentials, and
@@ -51,7 +55,8 @@ describe('API2 broken authentication', () => {
 
   it('locks a client out after repeated failures, even when the right secret then comes', async () => {
     const person = await r.person({ org: 'diskominfo', roles: ['auditor'] });
-    for (let i = 0; i < 3; i++) expect((await tokenRequest(person.clientId, `guess-${i}`)).statusCode).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect((await tokenRequest(person.clientId, `guess-${i}`)).statusCode).toBe(401);
     const locked = await tokenRequest(person.clientId, person.clientSecret);
     expect(locked.statusCode).toBe(401);
     expect(locked.json().error).toBe('invalid_client');

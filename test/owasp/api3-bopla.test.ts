@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AccessFixture, as, buildOwaspHub, DEMO_API, DEMO_APP, DEMO_SECRETS, type Persona } from './hub.js';
+import {
+  type AccessFixture,
+  as,
+  buildOwaspHub,
+  DEMO_API,
+  DEMO_APP,
+  DEMO_SECRETS,
+  type Persona,
+} from './hub.js';
 
 /**
  * OWASP API3:2023 Broken Object Property Level Authorization, both halves:
@@ -23,8 +31,20 @@ describe('API3 BOPLA: mass assignment', () => {
   afterAll(async () => fx?.close());
 
   const attempts: Array<[string, Persona, string, string, Record<string, unknown>]> = [
-    ['moves its API to another organisation', 'publisher-own', 'PATCH', `/v1/apis/${DEMO_API}`, { org: 'dinkes' }],
-    ['declassifies and publishes its API in one go', 'publisher-own', 'PATCH', `/v1/apis/${DEMO_API}`, { state: 'published' }],
+    [
+      'moves its API to another organisation',
+      'publisher-own',
+      'PATCH',
+      `/v1/apis/${DEMO_API}`,
+      { org: 'dinkes' },
+    ],
+    [
+      'declassifies and publishes its API in one go',
+      'publisher-own',
+      'PATCH',
+      `/v1/apis/${DEMO_API}`,
+      { state: 'published' },
+    ],
     [
       'sets its draft version straight to published',
       'publisher-own',
@@ -55,14 +75,17 @@ describe('API3 BOPLA: mass assignment', () => {
     ],
   ];
 
-  it.each(attempts)('refuses a caller who %s, with 400 and nothing stored', async (_what, persona, method, url, payload) => {
-    const before = (await fx.asOperator({ method: 'GET', url: '/v1/audit' })).json();
-    const res = await as(fx, persona, { method: method as 'PATCH' | 'POST', url, payload });
-    expect(res.statusCode, res.body).toBe(400);
-    expect(res.json().code).toBe('SPL_VALIDATION');
-    const after = (await fx.asOperator({ method: 'GET', url: '/v1/audit' })).json();
-    expect(JSON.stringify(after)).toBe(JSON.stringify(before));
-  });
+  it.each(attempts)(
+    'refuses a caller who %s, with 400 and nothing stored',
+    async (_what, persona, method, url, payload) => {
+      const before = (await fx.asOperator({ method: 'GET', url: '/v1/audit' })).json();
+      const res = await as(fx, persona, { method: method as 'PATCH' | 'POST', url, payload });
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().code).toBe('SPL_VALIDATION');
+      const after = (await fx.asOperator({ method: 'GET', url: '/v1/audit' })).json();
+      expect(JSON.stringify(after)).toBe(JSON.stringify(before));
+    },
+  );
 
   it('keeps the demo API where and as it was', async () => {
     const api = (await fx.asOperator({ method: 'GET', url: `/v1/apis/${DEMO_API}` })).json();
@@ -122,7 +145,7 @@ describe('API3 BOPLA: excessive data exposure', () => {
     }
   });
 
-  it("gives a data plane the snapshot with secrets sealed, never in the clear", async () => {
+  it('gives a data plane the snapshot with secrets sealed, never in the clear', async () => {
     const res = await as(fx, 'dataplane', { method: 'GET', url: '/v1/snapshot' });
     expect(res.statusCode).toBe(200);
     for (const secret of secrets) expect(res.body).not.toContain(secret);

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestRegistry, type TestRegistry, bearer } from '../../services/registry/test/helpers/test-registry.js';
+import {
+  bearer,
+  buildTestRegistry,
+  type TestRegistry,
+} from '../../services/registry/test/helpers/test-registry.js';
 import { buildOwaspGateway, type OwaspGateway } from './gateway.js';
 
 /**
@@ -18,7 +22,12 @@ describe('API4 at the gateway', () => {
   beforeAll(async () => {
     g = await buildOwaspGateway({
       configure: (hub, url) => {
-        hub.route({ api: 'sempit', version: 'v1', urls: [url], plan: { requestsPerMinute: 2, bodyLimitBytes: 1024 } });
+        hub.route({
+          api: 'sempit',
+          version: 'v1',
+          urls: [url],
+          plan: { requestsPerMinute: 2, bodyLimitBytes: 1024 },
+        });
         hub.subscribe('app-portal', 'sempit', 'v1');
       },
     });
@@ -27,8 +36,7 @@ describe('API4 at the gateway', () => {
   afterAll(async () => g?.close());
 
   it("refuses calls past the plan's rate with 429 and Retry-After, without reaching the upstream", async () => {
-    const call = () =>
-      g.gw.app.inject({ method: 'GET', url: '/dinkes/sempit/v1/x', headers: bearer(token) });
+    const call = () => g.gw.app.inject({ method: 'GET', url: '/dinkes/sempit/v1/x', headers: bearer(token) });
     const answers = [];
     for (let i = 0; i < 4; i++) answers.push(await call());
     const statuses = answers.map((r) => r.statusCode);

@@ -22,40 +22,51 @@ describe('API5 BFLA: administrative functions called with a lesser role', () => 
   afterAll(async () => fx?.close());
 
   const lesser: Persona[] = ['publisher-own', 'consumer-own', 'auditor', 'reviewer', 'dataplane'];
-  const adminFunctions: Array<[string, 'POST' | 'PUT' | 'DELETE' | 'GET', string, Record<string, unknown>?]> = [
-    ['rotate the signing key', 'POST', '/v1/keys/rotate'],
+  const adminFunctions: Array<[string, 'POST' | 'PUT' | 'DELETE' | 'GET', string, Record<string, unknown>?]> =
     [
-      'register a person as operator',
-      'POST',
-      '/v1/users',
-      { username: 'bfla-escalate', name: 'Escalate', org: 'diskominfo', roles: ['operator'] },
-    ],
-    [
-      'trust a token issuer of its own',
-      'POST',
-      '/v1/trusted-issuers',
-      {
-        slug: 'evil',
-        issuer: 'https://evil.example.com',
-        jwksUrl: 'https://evil.example.com/jwks',
-        audience: 'spl',
-        algorithms: ['ES256'],
-        clientClaim: 'client_id',
-      },
-    ],
-    ['mint a data-plane client', 'POST', '/v1/dataplane-clients', { name: 'bfla' }],
-    ['create an organisation', 'POST', '/v1/organisations', { slug: 'bfla-org', name: 'BFLA', kind: 'perangkat-daerah' }],
-    ['set the SPBE roster', 'PUT', '/v1/spbe/roster', { members: [] }],
-  ];
+      ['rotate the signing key', 'POST', '/v1/keys/rotate'],
+      [
+        'register a person as operator',
+        'POST',
+        '/v1/users',
+        { username: 'bfla-escalate', name: 'Escalate', org: 'diskominfo', roles: ['operator'] },
+      ],
+      [
+        'trust a token issuer of its own',
+        'POST',
+        '/v1/trusted-issuers',
+        {
+          slug: 'evil',
+          issuer: 'https://evil.example.com',
+          jwksUrl: 'https://evil.example.com/jwks',
+          audience: 'spl',
+          algorithms: ['ES256'],
+          clientClaim: 'client_id',
+        },
+      ],
+      ['mint a data-plane client', 'POST', '/v1/dataplane-clients', { name: 'bfla' }],
+      [
+        'create an organisation',
+        'POST',
+        '/v1/organisations',
+        { slug: 'bfla-org', name: 'BFLA', kind: 'perangkat-daerah' },
+      ],
+      ['set the SPBE roster', 'PUT', '/v1/spbe/roster', { members: [] }],
+    ];
 
-  it.each(adminFunctions)('refuses a lesser role to %s with 403 (401 without a token)', async (_what, method, url, payload) => {
-    expect((await as(fx, 'anonymous', { method, url, ...(payload ? { payload } : {}) })).statusCode).toBe(401);
-    for (const persona of lesser) {
-      const res = await as(fx, persona, { method, url, ...(payload ? { payload } : {}) });
-      // Not 400: the role is checked before the body, so a probe learns nothing of the schema.
-      expect(res.statusCode, `${persona} ${method} ${url}: ${res.body}`).toBe(403);
-    }
-  });
+  it.each(adminFunctions)(
+    'refuses a lesser role to %s with 403 (401 without a token)',
+    async (_what, method, url, payload) => {
+      expect((await as(fx, 'anonymous', { method, url, ...(payload ? { payload } : {}) })).statusCode).toBe(
+        401,
+      );
+      for (const persona of lesser) {
+        const res = await as(fx, persona, { method, url, ...(payload ? { payload } : {}) });
+        // Not 400: the role is checked before the body, so a probe learns nothing of the schema.
+        expect(res.statusCode, `${persona} ${method} ${url}: ${res.body}`).toBe(403);
+      }
+    },
+  );
 
   it('refuses the audit trail to publishers, consumers and data planes, and keeps it for auditors', async () => {
     for (const persona of ['publisher-own', 'consumer-own', 'dataplane'] as const)

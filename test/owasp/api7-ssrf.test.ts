@@ -35,7 +35,13 @@ describe('API7 SSRF: a webhook URL at the metadata service', () => {
     const res = await as(fx, 'consumer-own', {
       method: 'POST',
       url: '/v1/topic-subscriptions',
-      payload: { application: 'dinkes/ssrf-app', topic: DEMO_TOPIC, purpose: 'Pengujian SSRF', mode: 'push', pushUrl },
+      payload: {
+        application: 'dinkes/ssrf-app',
+        topic: DEMO_TOPIC,
+        purpose: 'Pengujian SSRF',
+        mode: 'push',
+        pushUrl,
+      },
     });
     expect(res.statusCode, res.body).toBe(400);
     expect(res.json().code).toBe('SPL_WEBHOOK_URL_REFUSED');

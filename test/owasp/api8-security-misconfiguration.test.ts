@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadBrokerConfig, productionProblems as brokerProblems } from '../../services/broker/src/config.js';
-import { loadGatewayConfig, productionProblems as gatewayProblems } from '../../services/gateway/src/config.js';
-import { loadRegistryConfig, productionProblems as registryProblems } from '../../services/registry/src/config.js';
+import { productionProblems as brokerProblems, loadBrokerConfig } from '../../services/broker/src/config.js';
+import {
+  productionProblems as gatewayProblems,
+  loadGatewayConfig,
+} from '../../services/gateway/src/config.js';
+import {
+  loadRegistryConfig,
+  productionProblems as registryProblems,
+} from '../../services/registry/src/config.js';
 import { buildOwaspGateway, type OwaspGateway } from './gateway.js';
 import { type AccessFixture, as, buildOwaspHub, DEMO_SECRETS } from './hub.js';
 
@@ -21,8 +27,11 @@ import { type AccessFixture, as, buildOwaspHub, DEMO_SECRETS } from './hub.js';
  */
 describe('API8 production refuses insecure defaults', () => {
   it('registry: no master key, http public URL, embedded store, placeholder secrets', () => {
-    expect(registryProblems(loadRegistryConfig({ SPL_MODE: 'production', SPL_PUBLIC_URL: 'http://hub' })).join('\n'))
-      .toMatch(/SPL_MASTER_KEY[\s\S]*SPL_PUBLIC_URL[\s\S]*DATABASE_URL/);
+    expect(
+      registryProblems(loadRegistryConfig({ SPL_MODE: 'production', SPL_PUBLIC_URL: 'http://hub' })).join(
+        '\n',
+      ),
+    ).toMatch(/SPL_MASTER_KEY[\s\S]*SPL_PUBLIC_URL[\s\S]*DATABASE_URL/);
     const placeholders = registryProblems(
       loadRegistryConfig({
         SPL_MODE: 'production',
@@ -157,7 +166,11 @@ describe('API8 at the gateway', () => {
       headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'GET' },
     });
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
-    const bad = await g.gw.app.inject({ method: 'GET', url: '/dinkes/faskes/v1/x', headers: { authorization: 'Bearer x.y.z' } });
+    const bad = await g.gw.app.inject({
+      method: 'GET',
+      url: '/dinkes/faskes/v1/x',
+      headers: { authorization: 'Bearer x.y.z' },
+    });
     expect(bad.statusCode).toBe(401);
     expect(bad.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(bad.body).not.toMatch(/\.ts:\d+|node_modules|stack/i);

@@ -1,6 +1,10 @@
 import { appendFileSync } from 'node:fs';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import { type AccessFixture, buildAccessFixture, type Persona } from '../../services/registry/test/access/fixtures.js';
+import {
+  type AccessFixture,
+  buildAccessFixture,
+  type Persona,
+} from '../../services/registry/test/access/fixtures.js';
 
 /**
  * The OWASP suite's registry: the access matrix's fixture (services/registry/test/access/
@@ -9,12 +13,12 @@ import { type AccessFixture, buildAccessFixture, type Persona } from '../../serv
  * rebuilt, so the attacks below meet the same hub the matrix checks.
  */
 export {
+  type AccessFixture,
   DEMO_API,
   DEMO_APP,
   DEMO_APP_CLIENT,
   DEMO_SECRETS,
   DEMO_TOPIC,
-  type AccessFixture,
   type Persona,
 } from '../../services/registry/test/access/fixtures.js';
 export { bearer } from '../../services/registry/test/helpers/test-registry.js';

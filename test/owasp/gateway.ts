@@ -9,6 +9,7 @@ import {
   TEST_REDIS_URL,
   type TestGateway,
 } from '../../services/gateway/test/helpers/test-gateway.js';
+import { deleteRedisPrefix } from '../../services/registry/test/helpers/test-registry.js';
 
 export { HubFixture, TestUpstream };
 
@@ -79,9 +80,10 @@ export async function buildOwaspGateway(
   const limiterRedis = new Redis(TEST_REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   await new Promise<void>((ok) => limiterRedis.once('ready', () => ok()));
   const metrics = createMetricsRegistry('gateway');
+  const limiterPrefix = `test-owasp-${randomBytes(5).toString('hex')}`;
   const policies = createStandardPolicies({
     redis: limiterRedis,
-    redisPrefix: `test-owasp-${randomBytes(5).toString('hex')}`,
+    redisPrefix: limiterPrefix,
     failMode: 'open',
     registry: metrics,
     floodPerSecond: options.flood?.perSecond ?? 1000,
@@ -108,6 +110,7 @@ export async function buildOwaspGateway(
     async close() {
       policies.close();
       await gw.close();
+      await deleteRedisPrefix(limiterRedis, limiterPrefix).catch(() => {});
       limiterRedis.disconnect();
       await upstream.stop();
       await registry.stop();

@@ -12,6 +12,17 @@ export default defineConfig({
       })),
       // Hostile input across the three services (issue 6 §3): docs/hardening.md.
       { extends: true, test: { name: 'hostile', include: ['test/hostile/**/*.test.ts'] } },
+      // OWASP API Security Top 10 (2023), one file per item, against the real services (issue 6 §4).
+      // Files of one worker share one hub (test/owasp/hub.ts), dropped by the global setup.
+      {
+        extends: true,
+        test: {
+          name: 'owasp',
+          include: ['test/owasp/**/*.test.ts'],
+          isolate: false,
+          globalSetup: ['test/owasp/global-setup.ts'],
+        },
+      },
     ],
     pool: 'forks',
     testTimeout: 30_000,

@@ -59,7 +59,14 @@ export const metricsPlugin = fp(
     });
     app.get(
       '/metrics',
-      { schema: { hide: true }, config: { ...opts.routeConfig } },
+      {
+        // Documented like every other route (OWASP API9:2023: nothing served undocumented).
+        schema: {
+          summary: 'Prometheus metrics',
+          description: 'The Prometheus text exposition format (text/plain; version=0.0.4).',
+        },
+        config: { ...opts.routeConfig },
+      },
       async (_request, reply) => {
         reply.type(opts.registry.contentType);
         return opts.render ? opts.render() : opts.registry.metrics();

@@ -10,6 +10,7 @@ import { errors } from './errors.js';
 import { createClientLockout } from './oauth/client-lockout.js';
 import { createKeyRing } from './oauth/signing-keys.js';
 import { accessControlPlugin } from './plugins/access-control.js';
+import { securityHeadersPlugin } from './plugins/security-headers.js';
 import { createRedisKeys } from './redis-keys.js';
 import type { RegistryContext, RegistryDeps } from './registry-context.js';
 import { apiRoutes } from './routes/apis/index.js';
@@ -172,6 +173,7 @@ export async function buildApp(
 
   // The registry speaks JSON (and form bodies at the token endpoint); anything else is 415.
   app.removeContentTypeParser('text/plain');
+  await app.register(securityHeadersPlugin);
   await app.register(problemPlugin);
   await app.register(accessControlPlugin, { keyRing });
   await app.register(openapiDocsPlugin, {

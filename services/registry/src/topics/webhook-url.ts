@@ -62,8 +62,9 @@ export function isEgressListed(allow: string, host: string): boolean {
 
 /**
  * A webhook endpoint the broker may be told to POST to: https without credentials in the
- * URL (BKS 60(3)(a)); plain http only to a loopback host in development; and, when the
- * registry knows SPL_EGRESS_ALLOW, a host it lists. Returns the normalised URL.
+ * URL (BKS 60(3)(a)); plain http only to a loopback host in development; when the
+ * registry knows SPL_EGRESS_ALLOW, a host it lists; when it does not, no special address
+ * (as under `*`). Returns the normalised URL.
  */
 export function checkWebhookUrl(
   value: string,
@@ -84,7 +85,14 @@ export function checkWebhookUrl(
         ? 'must be https (http only to a loopback host in development)'
         : 'must be https in production',
     );
-  if (config.SPL_EGRESS_ALLOW !== undefined && !isEgressListed(config.SPL_EGRESS_ALLOW, url.hostname))
-    refuse(`host ${url.hostname} is not allowed by SPL_EGRESS_ALLOW`);
+  if (config.SPL_EGRESS_ALLOW !== undefined) {
+    if (!isEgressListed(config.SPL_EGRESS_ALLOW, url.hostname))
+      refuse(`host ${url.hostname} is not allowed by SPL_EGRESS_ALLOW`);
+  } else if (!isDevLoopback && !isEgressListed('*', url.hostname)) {
+    // Without SPL_EGRESS_ALLOW the registry still refuses what no data plane may reach
+    // unlisted: a loopback, private, link-local (cloud metadata, 169.254.169.254) or
+    // reserved address written as the host (OWASP API7:2023; test/owasp/api7-ssrf.test.ts).
+    refuse(`host ${url.hostname} is a loopback, private, link-local or reserved address`);
+  }
   return url.toString();
 }

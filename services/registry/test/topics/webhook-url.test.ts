@@ -48,3 +48,19 @@ describe('webhook URLs of push subscriptions', () => {
     expect(isEgressListed('::1', '[::1]')).toBe(true);
   });
 });
+
+describe('webhook URLs when the registry is not given SPL_EGRESS_ALLOW', () => {
+  it('still refuses special addresses written as the host, as `*` would (OWASP API7:2023)', () => {
+    const production = { SPL_MODE: 'production' as const };
+    for (const url of [
+      'https://169.254.169.254/latest/meta-data/',
+      'https://10.0.0.5/events',
+      'https://192.168.1.10/events',
+      'https://[::1]/events',
+      'https://127.0.0.1/events',
+    ])
+      expect(refusal(url, production), url).toBe('SPL_WEBHOOK_URL_REFUSED');
+    expect(refusal('https://203.0.113.7/events', production)).toBeNull();
+    expect(refusal('http://127.0.0.1:9000/events', { SPL_MODE: 'development' })).toBeNull();
+  });
+});

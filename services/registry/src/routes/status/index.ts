@@ -18,7 +18,10 @@ export async function statusRoutes(app: FastifyInstance, ctx: RegistryContext): 
 
   app.get(
     '/status',
-    { config: { access: { public: true } }, schema: { hide: true } },
+    {
+      config: { access: { public: true } },
+      schema: { summary: 'Public status page (HTML): availability of each published API against its SLA' },
+    },
     async (_request, reply) => {
       const { body, csp } = await page(false);
       return reply
@@ -31,7 +34,10 @@ export async function statusRoutes(app: FastifyInstance, ctx: RegistryContext): 
 
   app.get(
     '/v1/status',
-    { config: { access: { roles: ['operator', 'auditor', 'reviewer'] } }, schema: { hide: true } },
+    {
+      config: { access: { roles: ['operator', 'auditor', 'reviewer'] } },
+      schema: { summary: 'Operator status page (HTML), dikecualikan APIs included' },
+    },
     async (_request, reply) => {
       const { body, csp } = await page(true);
       return reply

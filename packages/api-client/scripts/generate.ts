@@ -29,10 +29,14 @@ if (exported.status !== 0) {
 }
 
 // Formatted as the repository's lint wants it, so `pnpm lint` passes on a fresh generation.
-const formatted = spawnSync('pnpm', ['exec', 'biome', 'format', '--write', '--files-max-size=8388608', documentFile], {
-  cwd: repoRoot,
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
+const formatted = spawnSync(
+  'pnpm',
+  ['exec', 'biome', 'format', '--write', '--files-max-size=8388608', documentFile],
+  {
+    cwd: repoRoot,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  },
+);
 if (formatted.status !== 0) {
   process.stderr.write('gen:clients: biome could not format the OpenAPI document\n');
   process.exit(formatted.status ?? 1);

@@ -4,7 +4,6 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
 export const root = resolve(import.meta.dirname, '../../..');
-const tsx = join(root, 'node_modules/tsx/dist/cli.mjs');
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -51,8 +50,12 @@ export class HubProcess {
     this.log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
   }
 
+  /**
+   * `node --import tsx`, not the tsx CLI: the CLI runs the service in a child process of its
+   * own, so a SIGKILL would hit the CLI and leave the service running as an orphan.
+   */
   static tsx(name: string, entry: string, env: Record<string, string>, readyUrl: string, logDir: string) {
-    return new HubProcess(name, [tsx, entry], env, readyUrl, logDir);
+    return new HubProcess(name, ['--import', 'tsx', join(root, entry)], env, readyUrl, logDir);
   }
 
   async start(timeoutMs = 60_000): Promise<number> {

@@ -44,6 +44,8 @@ interface Phase {
   faultMs: number;
   /** Gateway outcomes the contract allows during this phase besides 200 (docs/gateway.md). */
   allowed: Outcome[];
+  /** Evidence that the fault took effect, so a phase cannot pass by injecting nothing. */
+  tookEffect?: (row: Row) => boolean;
   inject: () => Promise<void>;
   heal: () => Promise<void>;
 }
@@ -54,6 +56,8 @@ interface Row {
   errors: Record<string, number>;
   unexpected: string[];
   published: number;
+  publishRetries: number;
+  webhookRefusals: number;
   delivered: number;
   lost: number;
   duplicated: number;
@@ -102,12 +106,16 @@ describe('the hub under faults', () => {
     };
 
     // 1. The demo, loaded the way `pnpm start` does it, then stopped.
-    const hub: ChildProcess = spawn(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts'], {
-      cwd: root,
-      env: { ...process.env, ...common },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    const hub: ChildProcess = spawn(
+      process.execPath,
+      [join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts'],
+      {
+        cwd: root,
+        env: { ...process.env, ...common },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
     let output = '';
     hub.stdout!.on('data', (c) => {
       output += c;
@@ -149,7 +157,12 @@ describe('the hub under faults', () => {
     const gatewayUrl = `http://${host}:${gatewayPort}`;
     const brokerUrl = `http://${host}:${brokerPort}`;
     const data = join(state, 'data');
-    const base = { REDIS_URL: redis.url, SPL_REDIS_PREFIX: prefix, SPL_LOG_LEVEL: 'warn', SPL_EGRESS_ALLOW: host };
+    const base = {
+      REDIS_URL: redis.url,
+      SPL_REDIS_PREFIX: prefix,
+      SPL_LOG_LEVEL: 'warn',
+      SPL_EGRESS_ALLOW: host,
+    };
     registry = HubProcess.tsx(
       'registry',
       'services/registry/src/server.ts',
@@ -232,7 +245,11 @@ describe('the hub under faults', () => {
       8,
       CLIENT_DEADLINE_MS,
     );
-    events = new EventStream(`${brokerUrl}/v1/topics/disdukcapil/kelahiran-tercatat/events`, publisherToken, 100);
+    events = new EventStream(
+      `${brokerUrl}/v1/topics/disdukcapil/kelahiran-tercatat/events`,
+      publisherToken,
+      100,
+    );
     traffic.start();
     events.start();
   }, 240_000);
@@ -250,6 +267,7 @@ describe('the hub under faults', () => {
   async function runPhase(phase: Phase): Promise<Row> {
     const t0 = performance.now();
     const ackedBefore = events.acked.length;
+    const refusalsBefore = standIn.webhookRefusals;
     await sleep(1000);
     await phase.inject();
     await sleep(phase.faultMs);
@@ -284,6 +302,8 @@ describe('the hub under faults', () => {
       errors,
       unexpected: [...unexpected],
       published: acked.length,
+      publishRetries: events.refusedAt.filter((at) => at >= t0 && at < t1).length,
+      webhookRefusals: standIn.webhookRefusals - refusalsBefore,
       delivered: acked.filter((a) => standIn.delivered.has(a.id)).length,
       lost: acked.filter((a) => !standIn.delivered.has(a.id)).length,
       duplicated: acked.reduce((n, a) => n + Math.max(0, (standIn.delivered.get(a.id) ?? 0) - 1), 0),
@@ -305,15 +325,26 @@ describe('the hub under faults', () => {
   const phases: Phase[] = [
     { name: 'none (baseline)', faultMs: 2000, allowed: [], inject: async () => {}, heal: async () => {} },
     // While the gateway is down its port refuses; requests in flight at the kill are reset.
-    { name: 'gateway kill -9', allowed: ['conn'], ...restart(() => gateway, 2000) },
+    {
+      name: 'gateway kill -9',
+      allowed: ['conn'],
+      tookEffect: (r) => (r.errors.conn ?? 0) > 0,
+      ...restart(() => gateway, 2000),
+    },
     { name: 'broker worker kill -9', allowed: [], ...restart(() => brokerWorker, 2000) },
-    { name: 'broker API kill -9', allowed: [], ...restart(() => brokerApi, 2000) },
+    {
+      name: 'broker API kill -9',
+      allowed: [],
+      tookEffect: (r) => r.publishRetries > 0,
+      ...restart(() => brokerApi, 2000),
+    },
     { name: 'registry kill -9', allowed: [], ...restart(() => registry, 2000) },
     {
       // Rate limits and usage go to Redis: 503 while it is away is the contract (docs/gateway.md).
       name: 'Redis kill -9 + restart',
       faultMs: 3000,
       allowed: [503],
+      tookEffect: (r) => r.publishRetries > 0,
       inject: () => redis.kill(),
       heal: () => redis.start(),
     },
@@ -321,6 +352,7 @@ describe('the hub under faults', () => {
       name: 'upstream hangs',
       faultMs: 7000,
       allowed: [504, 503],
+      tookEffect: (r) => (r.errors['504'] ?? 0) > 0,
       inject: async () => standIn.setMode('hang'),
       heal: async () => standIn.setMode('normal'),
     },
@@ -329,6 +361,7 @@ describe('the hub under faults', () => {
       name: 'upstream refuses',
       faultMs: 4000,
       allowed: [503],
+      tookEffect: (r) => (r.errors['503'] ?? 0) > 0,
       inject: () => standIn.refuse(),
       heal: () => standIn.listen(),
     },
@@ -336,6 +369,7 @@ describe('the hub under faults', () => {
       name: 'upstream slow (1.5 s)',
       faultMs: 5000,
       allowed: [],
+      tookEffect: (r) => r.maxLatencyMs >= 1500,
       inject: async () => standIn.setMode('slow'),
       heal: async () => standIn.setMode('normal'),
     },
@@ -343,6 +377,7 @@ describe('the hub under faults', () => {
       name: 'webhook subscriber flaps',
       faultMs: 6000,
       allowed: [],
+      tookEffect: (r) => r.webhookRefusals > 0,
       inject: async () => standIn.setMode('flap'),
       heal: async () => standIn.setMode('normal'),
     },
@@ -351,16 +386,30 @@ describe('the hub under faults', () => {
   for (const phase of phases) {
     it(`recovers from: ${phase.name}`, async () => {
       const row = await runPhase(phase);
+      if (phase.tookEffect) expect(phase.tookEffect(row), 'the fault took effect').toBe(true);
       expect(row.unexpected, `unexpected gateway outcomes (logs in ${logs})`).toEqual([]);
       expect(row.lost, 'acknowledged events lost').toBe(0);
       expect(row.recoveryMs).toBeLessThan(RECOVERY_BOUND_MS);
       expect(row.maxLatencyMs).toBeLessThan(CLIENT_DEADLINE_MS);
-      for (const p of [registry, gateway, brokerApi, brokerWorker]) expect(p.isAlive, `${p.name} alive`).toBe(true);
+      for (const p of [registry, gateway, brokerApi, brokerWorker])
+        expect(p.isAlive, `${p.name} alive`).toBe(true);
     }, 120_000);
   }
 
   it('prints the fault table', () => {
-    const header = ['fault', 'requests', 'errors by status', 'published (202)', 'delivered', 'lost', 'duplicated', 'recovery', 'max latency'];
+    const header = [
+      'fault',
+      'requests',
+      'errors by status',
+      'published (202)',
+      'publish retries',
+      'webhook 503s',
+      'delivered',
+      'lost',
+      'duplicated',
+      'recovery',
+      'max latency',
+    ];
     const lines = rows.map((r) => [
       r.fault,
       String(r.requests),
@@ -368,6 +417,8 @@ describe('the hub under faults', () => {
         .map(([k, v]) => `${k}: ${v}`)
         .join(', ') || '—',
       String(r.published),
+      String(r.publishRetries),
+      String(r.webhookRefusals),
       String(r.delivered),
       String(r.lost),
       String(r.duplicated),

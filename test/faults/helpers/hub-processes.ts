@@ -23,7 +23,11 @@ export async function isReady(url: string): Promise<boolean> {
   }
 }
 
-export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<number> {
   const started = performance.now();
   while (performance.now() - started < timeoutMs) {
     if (await check()) return performance.now() - started;

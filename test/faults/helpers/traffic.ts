@@ -76,6 +76,8 @@ export interface Ack {
  */
 export class EventStream {
   readonly acked: Ack[] = [];
+  /** When an attempt was not acknowledged (and so sent again). */
+  readonly refusedAt: number[] = [];
   attempts = 0;
   private running = false;
   private loop: Promise<void> | null = null;
@@ -99,6 +101,7 @@ export class EventStream {
             this.acked.push({ id, at: performance.now() });
             break;
           }
+          this.refusedAt.push(performance.now());
           await sleep(200);
         }
         await sleep(this.intervalMs);

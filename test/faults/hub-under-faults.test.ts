@@ -4,7 +4,15 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaultRedis, freePort, HubProcess, root, sleep } from './helpers/hub-processes.js';
+import {
+  FaultRedis,
+  freePort,
+  HubProcess,
+  isPortFree,
+  root,
+  sleep,
+  waitUntil,
+} from './helpers/hub-processes.js';
 import { StandIn } from './helpers/stand-in.js';
 import { clientToken, EventStream, GatewayTraffic, type Sample } from './helpers/traffic.js';
 
@@ -93,6 +101,7 @@ describe('the hub under faults', () => {
       freePort(),
       freePort(),
     ]);
+    await waitUntil(`port ${UPSTREAM_PORT} free`, () => isPortFree(UPSTREAM_PORT), 120_000);
     redis = new FaultRedis(redisPort, redisDir);
     await redis.start();
     const common = {
@@ -435,5 +444,21 @@ describe('the hub under faults', () => {
     const table = [header, header.map(() => '---'), ...lines].map((l) => `| ${l.join(' | ')} |`).join('\n');
     process.stdout.write(`\nfault suite (events attempted ${events.attempts}):\n${table}\n\n`);
     expect(rows.length).toBe(phases.length);
+  });
+
+  it('delivered every event acknowledged during the whole run, each phase and between them', async () => {
+    await events.stop();
+    const drainStart = performance.now();
+    while (
+      events.acked.some((a) => !standIn.delivered.has(a.id)) &&
+      performance.now() - drainStart < DRAIN_MS
+    )
+      await sleep(100);
+    const lost = events.acked.filter((a) => !standIn.delivered.has(a.id));
+    const duplicated = [...standIn.delivered.values()].reduce((n, c) => n + c - 1, 0);
+    process.stdout.write(
+      `whole run: ${events.acked.length} events acknowledged, ${lost.length} lost, ${duplicated} duplicate deliveries\n`,
+    );
+    expect(lost.map((a) => a.id)).toEqual([]);
   });
 });

@@ -15,6 +15,15 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Whether nothing listens on the port now (another checkout's quick-start test may hold 8090). */
+export async function isPortFree(port: number): Promise<boolean> {
+  const server = createServer();
+  return new Promise((done) => {
+    server.once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+  });
+}
+
 export async function isReady(url: string): Promise<boolean> {
   try {
     return (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok;

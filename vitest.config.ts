@@ -23,6 +23,18 @@ export default defineConfig({
           globalSetup: ['test/owasp/global-setup.ts'],
         },
       },
+      // The fault suite runs the whole hub on the demo upstream's port 8090, as the quick-start
+      // test does: a later group, so it starts only after every other project has finished.
+      {
+        extends: true,
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
+          testTimeout: 120_000,
+          hookTimeout: 240_000,
+        },
+      },
     ],
     pool: 'forks',
     testTimeout: 30_000,

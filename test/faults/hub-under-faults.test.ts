@@ -1,0 +1,464 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  FaultRedis,
+  freePort,
+  HubProcess,
+  isPortFree,
+  root,
+  sleep,
+  waitUntil,
+} from './helpers/hub-processes.js';
+import { StandIn } from './helpers/stand-in.js';
+import { clientToken, EventStream, GatewayTraffic, type Sample } from './helpers/traffic.js';
+
+/**
+ * The whole hub as real processes under steady traffic while faults are injected one after
+ * another (issue 6 §1). `scripts/start.ts` loads the demo through its approval gates on free
+ * ports, a Redis of the suite's own and a state folder of its own; then every service is
+ * started again here as its own process so each can be SIGKILLed and restarted alone.
+ *
+ *   paced client ──► gateway ──► stand-in :8090 (/status)          registry (PGlite)
+ *   publisher ─────► broker API ──► Redis (AOF, fsync always) ──► worker ──► stand-in :8090 (/webhooks)
+ *
+ * Each phase: 1 s steady, the fault for `faultMs`, the heal, then wait until the hub is
+ * normal again — a gateway 200 and a publish 202 after the heal, every event acknowledged so
+ * far delivered — and 1 s steady. Recovery time is heal → normal.
+ */
+
+/** The demo upstream's address is fixed in demo/hub.yaml; the quick-start test uses it too. */
+const UPSTREAM_PORT = 8090;
+/** The demo API version's `timeoutMs` (demo/hub.yaml). */
+const UPSTREAM_TIMEOUT_MS = 5000;
+/** A gateway answer later than this is a hang: the timeout plus slack for a loaded machine. */
+const CLIENT_DEADLINE_MS = UPSTREAM_TIMEOUT_MS + 3000;
+/** The gateway's circuit open time in this suite (production default 30 s). */
+const CIRCUIT_OPEN_SECONDS = 5;
+/**
+ * The stated bound: the hub is back to normal within this after each fault is healed —
+ * a restarted worker's predecessor's job locks expire within 2 × SPL_BROKER_LOCK_MS (10 s), an
+ * open circuit closes after CIRCUIT_OPEN_SECONDS and one probe.
+ */
+const RECOVERY_BOUND_MS = 20_000;
+/** How long an acknowledged event may take to arrive before it counts as lost. */
+const DRAIN_MS = 15_000;
+
+type Outcome = Sample['outcome'];
+
+interface Phase {
+  name: string;
+  faultMs: number;
+  /** Gateway outcomes the contract allows during this phase besides 200 (docs/gateway.md). */
+  allowed: Outcome[];
+  /** Evidence that the fault took effect, so a phase cannot pass by injecting nothing. */
+  tookEffect?: (row: Row) => boolean;
+  inject: () => Promise<void>;
+  heal: () => Promise<void>;
+}
+
+interface Row {
+  fault: string;
+  requests: number;
+  errors: Record<string, number>;
+  unexpected: string[];
+  published: number;
+  publishRetries: number;
+  webhookRefusals: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  recoveryMs: number;
+  maxLatencyMs: number;
+}
+
+describe('the hub under faults', () => {
+  const state = mkdtempSync(join(tmpdir(), 'spl-faults-'));
+  const logs = join(state, 'logs');
+  const redisDir = join(state, 'redis');
+  mkdirSync(logs, { recursive: true });
+  mkdirSync(redisDir, { recursive: true });
+  const host = '127.0.0.1';
+  const prefix = `faults-${randomBytes(4).toString('hex')}`;
+  const rows: Row[] = [];
+  let redis: FaultRedis;
+  let standIn: StandIn;
+  let registry: HubProcess;
+  let gateway: HubProcess;
+  let brokerApi: HubProcess;
+  let brokerWorker: HubProcess;
+  let traffic: GatewayTraffic;
+  let events: EventStream;
+
+  beforeAll(async () => {
+    const [registryPort, gatewayPort, brokerPort, workerPort, redisPort] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
+    await waitUntil(`port ${UPSTREAM_PORT} free`, () => isPortFree(UPSTREAM_PORT), 120_000);
+    redis = new FaultRedis(redisPort, redisDir);
+    await redis.start();
+    const common = {
+      REDIS_URL: redis.url,
+      SPL_REDIS_PREFIX: prefix,
+      SPL_LOG_LEVEL: 'warn',
+      SPL_STATE_DIR: state,
+      SPL_REGISTRY_PORT: String(registryPort),
+      SPL_DEMO_UPSTREAM_PORT: String(UPSTREAM_PORT),
+      SPL_GATEWAY_PORT: String(gatewayPort),
+      SPL_BROKER_PORT: String(brokerPort),
+      SPL_BROKER_WORKER_PORT: String(workerPort),
+    };
+
+    // 1. The demo, loaded the way `pnpm start` does it, then stopped.
+    const hub: ChildProcess = spawn(
+      process.execPath,
+      [join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts'],
+      {
+        cwd: root,
+        env: { ...process.env, ...common },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
+    let output = '';
+    hub.stdout!.on('data', (c) => {
+      output += c;
+    });
+    hub.stderr!.on('data', (c) => {
+      output += c;
+    });
+    const until = Date.now() + 150_000;
+    while (!output.includes('SPL is running') && Date.now() < until) {
+      if (hub.exitCode !== null) throw new Error(`scripts/start.ts exited:\n${output}`);
+      await sleep(250);
+    }
+    if (!output.includes('SPL is running')) throw new Error(`scripts/start.ts did not finish:\n${output}`);
+    const exited = new Promise((ok) => hub.once('exit', ok));
+    process.kill(-hub.pid!, 'SIGTERM');
+    await exited;
+    const demo = JSON.parse(readFileSync(join(state, 'demo.json'), 'utf8')) as {
+      operator: { clientId: string; clientSecret: string };
+      consumer: { clientId: string; clientSecret: string };
+      publisher: { clientId: string; clientSecret: string };
+      gateway: { clientId: string; clientSecret: string };
+      broker: { clientId: string; clientSecret: string };
+    };
+
+    // 2. The stand-in takes the demo upstream's port once the demo upstream has let it go.
+    standIn = new StandIn(UPSTREAM_PORT);
+    for (let i = 0; ; i++) {
+      try {
+        await standIn.listen();
+        break;
+      } catch (err) {
+        if (i > 100) throw err;
+        await sleep(100);
+      }
+    }
+
+    // 3. Each service as its own process, with the environment scripts/start.ts gives it.
+    const registryUrl = `http://${host}:${registryPort}`;
+    const gatewayUrl = `http://${host}:${gatewayPort}`;
+    const brokerUrl = `http://${host}:${brokerPort}`;
+    const data = join(state, 'data');
+    const base = {
+      REDIS_URL: redis.url,
+      SPL_REDIS_PREFIX: prefix,
+      SPL_LOG_LEVEL: 'warn',
+      SPL_EGRESS_ALLOW: host,
+    };
+    registry = HubProcess.tsx(
+      'registry',
+      'services/registry/src/server.ts',
+      {
+        ...base,
+        SPL_REGISTRY_PORT: String(registryPort),
+        SPL_DATA_DIR: data,
+        SPL_BOOTSTRAP_CLIENT_ID: demo.operator.clientId,
+        SPL_BOOTSTRAP_CLIENT_SECRET: demo.operator.clientSecret,
+        SPL_DEMO_FILE: join(state, 'demo.json'),
+        SPL_PUBLIC_URL: gatewayUrl,
+      },
+      `${registryUrl}/readyz`,
+      logs,
+    );
+    gateway = HubProcess.tsx(
+      'gateway',
+      'services/gateway/src/server.ts',
+      {
+        ...base,
+        SPL_GATEWAY_PORT: String(gatewayPort),
+        SPL_REGISTRY_URL: registryUrl,
+        SPL_PUBLIC_URL: gatewayUrl,
+        SPL_GATEWAY_CLIENT_ID: demo.gateway.clientId,
+        SPL_GATEWAY_CLIENT_SECRET: demo.gateway.clientSecret,
+        SPL_DATA_DIR: data,
+        // A circuit opened by the upstream faults stays open 30 s by default; 5 s keeps the
+        // phases short. Recovery after an upstream fault is this plus one probe.
+        SPL_CIRCUIT_OPEN_SECONDS: String(CIRCUIT_OPEN_SECONDS),
+      },
+      `${gatewayUrl}/readyz`,
+      logs,
+    );
+    const brokerEnv = {
+      ...base,
+      SPL_BROKER_PORT: String(brokerPort),
+      SPL_BROKER_WORKER_PORT: String(workerPort),
+      SPL_REGISTRY_URL: registryUrl,
+      SPL_PUBLIC_URL: gatewayUrl,
+      SPL_BROKER_CLIENT_ID: demo.broker.clientId,
+      SPL_BROKER_CLIENT_SECRET: demo.broker.clientSecret,
+      SPL_DATA_DIR: data,
+      // The flapping subscriber's retries within a phase, not the production 10 s first backoff.
+      SPL_BROKER_RETRY_BASE_MS: '500',
+      SPL_BROKER_RETRY_MAX_MS: '2000',
+    };
+    brokerApi = HubProcess.tsx(
+      'broker-api',
+      'services/broker/src/server.ts',
+      brokerEnv,
+      `${brokerUrl}/readyz`,
+      logs,
+    );
+    brokerWorker = HubProcess.tsx(
+      'broker-worker',
+      'services/broker/src/worker.ts',
+      brokerEnv,
+      `http://${host}:${workerPort}/readyz`,
+      logs,
+    );
+    await registry.start();
+    await Promise.all([gateway.start(), brokerApi.start(), brokerWorker.start()]);
+    process.stdout.write(`fault suite: state and service logs in ${state}\n`);
+
+    const consumerToken = await clientToken(
+      `${gatewayUrl}/oauth2/token`,
+      demo.consumer.clientId,
+      demo.consumer.clientSecret,
+    );
+    const publisherToken = await clientToken(
+      `${gatewayUrl}/oauth2/token`,
+      demo.publisher.clientId,
+      demo.publisher.clientSecret,
+    );
+    // 8 requests/s, under the demo plan's 600/minute; 10 events/s.
+    traffic = new GatewayTraffic(
+      `${gatewayUrl}/disdukcapil/kependudukan/v1/status`,
+      consumerToken,
+      125,
+      8,
+      CLIENT_DEADLINE_MS,
+    );
+    events = new EventStream(
+      `${brokerUrl}/v1/topics/disdukcapil/kelahiran-tercatat/events`,
+      publisherToken,
+      100,
+    );
+    traffic.start();
+    events.start();
+  }, 240_000);
+
+  afterAll(async () => {
+    await traffic?.stop();
+    await events?.stop();
+    for (const p of [brokerWorker, brokerApi, gateway, registry]) await p?.kill('SIGTERM');
+    await standIn?.refuse();
+    await redis?.kill();
+    if (process.env.SPL_FAULTS_KEEP_STATE) process.stdout.write(`fault suite state kept in ${state}\n`);
+    else rmSync(state, { recursive: true, force: true });
+  }, 30_000);
+
+  async function runPhase(phase: Phase): Promise<Row> {
+    const t0 = performance.now();
+    const ackedBefore = events.acked.length;
+    const refusalsBefore = standIn.webhookRefusals;
+    await sleep(1000);
+    await phase.inject();
+    await sleep(phase.faultMs);
+    const healAt = performance.now();
+    await phase.heal();
+    // Normal again: a 200 and a 202 that began after the heal, and every acknowledged event delivered.
+    let recoveryMs = Number.NaN;
+    while (performance.now() - healAt < RECOVERY_BOUND_MS * 2) {
+      const gatewayOk = traffic.samples.some((s) => s.at >= healAt && s.outcome === 200);
+      const publishOk = events.acked.some((a) => a.at >= healAt);
+      const caughtUp = events.acked.every((a) => standIn.delivered.has(a.id));
+      if (gatewayOk && publishOk && caughtUp) {
+        recoveryMs = performance.now() - healAt;
+        break;
+      }
+      await sleep(100);
+    }
+    await sleep(1000);
+    const t1 = performance.now();
+    const samples = traffic.samples.filter((s) => s.at >= t0 && s.at < t1);
+    const errors: Record<string, number> = {};
+    const unexpected = new Set<string>();
+    for (const s of samples) {
+      if (s.outcome === 200) continue;
+      errors[String(s.outcome)] = (errors[String(s.outcome)] ?? 0) + 1;
+      if (!phase.allowed.includes(s.outcome)) unexpected.add(String(s.outcome));
+    }
+    // Events acknowledged in the last second may still be on their way: a loss is an event not
+    // delivered after DRAIN_MS, not one in flight when the window closed.
+    const acked = events.acked.slice(ackedBefore).filter((a) => a.at < t1);
+    const drainStart = performance.now();
+    while (acked.some((a) => !standIn.delivered.has(a.id)) && performance.now() - drainStart < DRAIN_MS)
+      await sleep(100);
+    const row: Row = {
+      fault: phase.name,
+      requests: samples.length,
+      errors,
+      unexpected: [...unexpected],
+      published: acked.length,
+      publishRetries: events.refusedAt.filter((at) => at >= t0 && at < t1).length,
+      webhookRefusals: standIn.webhookRefusals - refusalsBefore,
+      delivered: acked.filter((a) => standIn.delivered.has(a.id)).length,
+      lost: acked.filter((a) => !standIn.delivered.has(a.id)).length,
+      duplicated: acked.reduce((n, a) => n + Math.max(0, (standIn.delivered.get(a.id) ?? 0) - 1), 0),
+      recoveryMs,
+      maxLatencyMs: Math.max(0, ...samples.map((s) => s.ms)),
+    };
+    rows.push(row);
+    return row;
+  }
+
+  const restart = (p: () => HubProcess, downMs: number): Pick<Phase, 'faultMs' | 'inject' | 'heal'> => ({
+    faultMs: downMs,
+    inject: () => p().kill(),
+    heal: async () => {
+      await p().start();
+    },
+  });
+
+  const phases: Phase[] = [
+    { name: 'none (baseline)', faultMs: 2000, allowed: [], inject: async () => {}, heal: async () => {} },
+    // While the gateway is down its port refuses; requests in flight at the kill are reset.
+    {
+      name: 'gateway kill -9',
+      allowed: ['conn'],
+      tookEffect: (r) => (r.errors.conn ?? 0) > 0,
+      ...restart(() => gateway, 2000),
+    },
+    { name: 'broker worker kill -9', allowed: [], ...restart(() => brokerWorker, 2000) },
+    {
+      name: 'broker API kill -9',
+      allowed: [],
+      tookEffect: (r) => r.publishRetries > 0,
+      ...restart(() => brokerApi, 2000),
+    },
+    { name: 'registry kill -9', allowed: [], ...restart(() => registry, 2000) },
+    {
+      // Rate limits and usage go to Redis: 503 while it is away is the contract (docs/gateway.md).
+      name: 'Redis kill -9 + restart',
+      faultMs: 3000,
+      allowed: [503],
+      tookEffect: (r) => r.publishRetries > 0,
+      inject: () => redis.kill(),
+      heal: () => redis.start(),
+    },
+    {
+      name: 'upstream hangs',
+      faultMs: 7000,
+      allowed: [504, 503],
+      tookEffect: (r) => (r.errors['504'] ?? 0) > 0,
+      inject: async () => standIn.setMode('hang'),
+      heal: async () => standIn.setMode('normal'),
+    },
+    {
+      // Also the webhook subscriber: the same address refuses the broker's deliveries.
+      name: 'upstream refuses',
+      faultMs: 4000,
+      allowed: [503],
+      tookEffect: (r) => (r.errors['503'] ?? 0) > 0,
+      inject: () => standIn.refuse(),
+      heal: () => standIn.listen(),
+    },
+    {
+      name: 'upstream slow (1.5 s)',
+      faultMs: 5000,
+      allowed: [],
+      tookEffect: (r) => r.maxLatencyMs >= 1500,
+      inject: async () => standIn.setMode('slow'),
+      heal: async () => standIn.setMode('normal'),
+    },
+    {
+      name: 'webhook subscriber flaps',
+      faultMs: 6000,
+      allowed: [],
+      tookEffect: (r) => r.webhookRefusals > 0,
+      inject: async () => standIn.setMode('flap'),
+      heal: async () => standIn.setMode('normal'),
+    },
+  ];
+
+  for (const phase of phases) {
+    it(`recovers from: ${phase.name}`, async () => {
+      const row = await runPhase(phase);
+      if (phase.tookEffect) expect(phase.tookEffect(row), 'the fault took effect').toBe(true);
+      expect(row.unexpected, `unexpected gateway outcomes (logs in ${logs})`).toEqual([]);
+      expect(row.lost, 'acknowledged events lost').toBe(0);
+      expect(row.recoveryMs).toBeLessThan(RECOVERY_BOUND_MS);
+      expect(row.maxLatencyMs).toBeLessThan(CLIENT_DEADLINE_MS);
+      for (const p of [registry, gateway, brokerApi, brokerWorker])
+        expect(p.isAlive, `${p.name} alive`).toBe(true);
+    }, 120_000);
+  }
+
+  it('prints the fault table', () => {
+    const header = [
+      'fault',
+      'requests',
+      'errors by status',
+      'published (202)',
+      'publish retries',
+      'webhook 503s',
+      'delivered',
+      'lost',
+      'duplicated',
+      'recovery',
+      'max latency',
+    ];
+    const lines = rows.map((r) => [
+      r.fault,
+      String(r.requests),
+      Object.entries(r.errors)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ') || '—',
+      String(r.published),
+      String(r.publishRetries),
+      String(r.webhookRefusals),
+      String(r.delivered),
+      String(r.lost),
+      String(r.duplicated),
+      Number.isNaN(r.recoveryMs) ? 'never' : `${(r.recoveryMs / 1000).toFixed(1)} s`,
+      `${(r.maxLatencyMs / 1000).toFixed(2)} s`,
+    ]);
+    const table = [header, header.map(() => '---'), ...lines].map((l) => `| ${l.join(' | ')} |`).join('\n');
+    process.stdout.write(`\nfault suite (events attempted ${events.attempts}):\n${table}\n\n`);
+    expect(rows.length).toBe(phases.length);
+  });
+
+  it('delivered every event acknowledged during the whole run, each phase and between them', async () => {
+    await events.stop();
+    const drainStart = performance.now();
+    while (
+      events.acked.some((a) => !standIn.delivered.has(a.id)) &&
+      performance.now() - drainStart < DRAIN_MS
+    )
+      await sleep(100);
+    const lost = events.acked.filter((a) => !standIn.delivered.has(a.id));
+    const duplicated = [...standIn.delivered.values()].reduce((n, c) => n + c - 1, 0);
+    process.stdout.write(
+      `whole run: ${events.acked.length} events acknowledged, ${lost.length} lost, ${duplicated} duplicate deliveries\n`,
+    );
+    expect(lost.map((a) => a.id)).toEqual([]);
+  });
+});

@@ -13,6 +13,8 @@ import { BlockList, isIP, type LookupFunction } from 'node:net';
 export interface EgressPolicy {
   /** null when allowed, else why not. */
   check(host: string, address: string): string | null;
+  /** Whether a host name is listed (`*`, the name, or a `*.suffix`), before any address is known. */
+  isNameListed(host: string): boolean;
   /** A `lookup` for net/tls connect that refuses addresses the policy does not allow. */
   lookup: LookupFunction;
 }
@@ -116,5 +118,5 @@ export function createEgressPolicy(allow: string): EgressPolicy {
     });
   };
 
-  return { check, lookup };
+  return { check, isNameListed, lookup };
 }

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
-import type { EgressPolicy } from './egress-policy.js';
+import type { EgressPolicy } from '@spl/egress';
 
 /** What one probe of one upstream URL found. */
 export interface ProbeOutcome {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { EgressPolicy } from '@spl/egress';
 import type { Histogram } from '@spl/metrics';
 import type { SecretBox } from '@spl/secret-box';
 import type { Redis } from 'ioredis';
 import { openUpstreamSecret } from '../apis/version-store.js';
 import type { Upstream, UpstreamAuth } from '../routes/apis/schemas.js';
 import type { Database } from '../store/database.js';
-import type { EgressPolicy } from './egress-policy.js';
 import { createProbeLease } from './probe-lease.js';
 import { insertProbeResults, type ProbeResult } from './probe-results.js';
 import { healthUrl, type ProbeOutcome, type ProbeTls, probeUpstream } from './probe-upstream.js';

@@ -1,6 +1,6 @@
+import { createEgressPolicy } from '@spl/egress';
 import type { Registry } from '@spl/metrics';
 import type { RegistryContext } from '../registry-context.js';
-import { createEgressPolicy } from './egress-policy.js';
 import { createProber, type Prober } from './prober.js';
 import { createSlaMetrics } from './sla-metrics.js';
 

@@ -1,4 +1,5 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import { createEgressPolicy, type EgressPolicy } from '@spl/egress';
 import type { RegistryConfig } from '../config.js';
 import { errors } from '../errors.js';
 
@@ -10,54 +11,25 @@ function refuse(message: string): never {
   });
 }
 
-/** Addresses reached only when listed (as the gateway's egress policy): loopback, private, link-local… */
-const SPECIAL_RANGES = (() => {
-  const list = new BlockList();
-  for (const [address, bits, kind] of [
-    ['0.0.0.0', 8, 'ipv4'],
-    ['10.0.0.0', 8, 'ipv4'],
-    ['100.64.0.0', 10, 'ipv4'],
-    ['127.0.0.0', 8, 'ipv4'],
-    ['169.254.0.0', 16, 'ipv4'],
-    ['172.16.0.0', 12, 'ipv4'],
-    ['192.168.0.0', 16, 'ipv4'],
-    ['224.0.0.0', 4, 'ipv4'],
-    ['240.0.0.0', 4, 'ipv4'],
-    ['::', 128, 'ipv6'],
-    ['::1', 128, 'ipv6'],
-    ['fc00::', 7, 'ipv6'],
-    ['fe80::', 10, 'ipv6'],
-  ] as const)
-    list.addSubnet(address, bits, kind);
-  return list;
-})();
+const policies = new Map<string, EgressPolicy>();
 
 /**
- * Whether SPL_EGRESS_ALLOW, read as the gateway reads it (comma list of names, `*.suffix`,
- * IPs and CIDRs; `*` = any public address), lets a data plane reach `host`. The registry
- * judges the URL's host as written — it resolves nothing; the broker checks the address it
- * dials when connecting. `localhost` counts as the loopback address it names.
+ * Whether SPL_EGRESS_ALLOW, read by the data planes' own policy (@spl/egress: names,
+ * `*.suffix`, IPs and CIDRs; `*` = any public address; loopback, private and link-local
+ * ranges only when listed), lets a data plane reach `host`. The registry judges the URL's
+ * host as written — it resolves nothing; the broker checks the address it dials when
+ * connecting. `localhost` counts as the loopback address it names.
  */
 export function isEgressListed(allow: string, host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
-  const entries = allow
-    .split(',')
-    .map((e) => e.trim().toLowerCase())
-    .filter(Boolean);
-  const addresses = bare === 'localhost' ? ['127.0.0.1', '::1'] : isIP(bare) ? [bare] : [];
-  for (const address of addresses) {
-    const kind = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    for (const entry of entries) {
-      const [base, bits] = entry.split('/') as [string, string | undefined];
-      if (isIP(base) !== isIP(address)) continue;
-      const list = new BlockList();
-      if (bits === undefined) list.addAddress(base, kind);
-      else list.addSubnet(base, Number(bits), kind);
-      if (list.check(address, kind)) return true;
-    }
-    if (SPECIAL_RANGES.check(address, kind)) return false;
+  let policy = policies.get(allow);
+  if (!policy) {
+    policy = createEgressPolicy(allow);
+    policies.set(allow, policy);
   }
-  return entries.some((e) => e === '*' || e === bare || (e.startsWith('*.') && bare.endsWith(e.slice(1))));
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  const addresses = bare === 'localhost' ? ['127.0.0.1', '::1'] : isIP(bare) ? [bare] : [];
+  if (addresses.length > 0) return addresses.some((address) => policy.check(bare, address) === null);
+  return policy.isNameListed(bare);
 }
 
 /**

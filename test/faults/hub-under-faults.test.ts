@@ -4,15 +4,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  FaultRedis,
-  freePort,
-  HubProcess,
-  isPortFree,
-  root,
-  sleep,
-  waitUntil,
-} from './helpers/hub-processes.js';
+import { OwnRedis } from '../../services/broker/test/helpers/own-redis.js';
+import { freePort, HubProcess, isPortFree, root, sleep, waitUntil } from './helpers/hub-processes.js';
 import { StandIn } from './helpers/stand-in.js';
 import { clientToken, EventStream, GatewayTraffic, type Sample } from './helpers/traffic.js';
 
@@ -84,7 +77,7 @@ describe('the hub under faults', () => {
   const host = '127.0.0.1';
   const prefix = `faults-${randomBytes(4).toString('hex')}`;
   const rows: Row[] = [];
-  let redis: FaultRedis;
+  let redis: OwnRedis;
   let standIn: StandIn;
   let registry: HubProcess;
   let gateway: HubProcess;
@@ -102,7 +95,10 @@ describe('the hub under faults', () => {
       freePort(),
     ]);
     await waitUntil(`port ${UPSTREAM_PORT} free`, () => isPortFree(UPSTREAM_PORT), 120_000);
-    redis = new FaultRedis(redisPort, redisDir);
+    // A Redis of the suite's own (AOF fsynced before each answer, noeviction), killable.
+    redis = new OwnRedis();
+    redis.port = redisPort;
+    redis.dir = redisDir;
     await redis.start();
     const common = {
       REDIS_URL: redis.url,
@@ -362,7 +358,9 @@ describe('the hub under faults', () => {
       allowed: [503],
       tookEffect: (r) => r.publishRetries > 0,
       inject: () => redis.kill(),
-      heal: () => redis.start(),
+      heal: async () => {
+        await redis.start();
+      },
     },
     {
       name: 'upstream hangs',

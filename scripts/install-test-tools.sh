@@ -10,5 +10,20 @@
 # it yourself: sudo sh scripts/install-test-tools.sh
 set -eu
 export DEBIAN_FRONTEND=noninteractive
+# Only the packages whose tool is missing: a machine may have one from elsewhere (kubectl from
+# Google's or Kubernetes' own repository), and installing Debian's over it fails the whole
+# apt transaction ("trying to overwrite '/usr/bin/kubectl'"), leaving the rest unconfigured.
+packages=""
+command -v promtool >/dev/null 2>&1 || packages="$packages prometheus"
+command -v kubectl >/dev/null 2>&1 || packages="$packages kubernetes-client"
+command -v docker-compose >/dev/null 2>&1 || packages="$packages docker-compose"
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || packages="$packages chromium"
+# A previous run that was cut short leaves packages unpacked but not configured.
+dpkg --configure -a
+if [ -z "$packages" ]; then
+  echo "test tools: all installed"
+  exit 0
+fi
 apt-get update
-apt-get install -y --no-install-recommends prometheus kubernetes-client docker-compose chromium
+# shellcheck disable=SC2086 # the list is meant to split into words
+apt-get install -y --no-install-recommends $packages

@@ -82,6 +82,24 @@ describe('API4 flood guard at the gateway (anti-DDoS, before any token is read)'
     expect(statuses.slice(0, 3)).toEqual([401, 401, 401]);
     expect(statuses.slice(3)).toContain(429);
   });
+
+  // BKS 59(6)(b), 59(13)(e): the refusals are counted for the SplGatewayFloodGuardRefusing
+  // alert (deploy/prometheus/rules/spl-alerts.yml), scraped here from another address.
+  it('counts every refusal in spl_gateway_flood_refused_total', async () => {
+    const before = await floodRefused();
+    let refused = 0;
+    for (let i = 0; i < 5; i++)
+      if ((await g.gw.app.inject({ method: 'GET', url: '/dinkes/faskes/v1/x' })).statusCode === 429)
+        refused++;
+    expect(refused).toBeGreaterThan(0);
+    expect((await floodRefused()) - before).toBe(refused);
+  });
+
+  async function floodRefused(): Promise<number> {
+    const res = await g.gw.app.inject({ method: 'GET', url: '/metrics', remoteAddress: '10.9.8.7' });
+    expect(res.statusCode).toBe(200);
+    return Number(/^spl_gateway_flood_refused_total(?:\{[^}]*\})? (\d+)$/m.exec(res.body)?.[1]);
+  }
 });
 
 describe('API4 at the registry', () => {

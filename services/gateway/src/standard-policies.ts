@@ -193,6 +193,7 @@ export function createStandardPolicies(options: {
       // Callback hooks, not async ones: no promise per request on the hot path.
       app.addHook('onRequest', (request, reply, done) => {
         if (floodGuard.take(request.ip)) return done();
+        metrics.floodRefused();
         reply.header('Retry-After', String(floodGuard.retryAfterSeconds(request.ip)));
         done(errors.SPL_RATE_LIMITED('too many requests from this address'));
       });

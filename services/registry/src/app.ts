@@ -105,11 +105,16 @@ export async function buildApp(
     tokenLifetimeSeconds: config.SPL_TOKEN_LIFETIME_SECONDS,
     rotationDays: config.SPL_KEY_ROTATION_DAYS,
   });
-  const lockout = createClientLockout(redis, keys, {
-    slowdownAfter: config.SPL_AUTH_SLOWDOWN_AFTER,
-    lockoutAfter: config.SPL_AUTH_LOCKOUT_AFTER,
-    windowSeconds: config.SPL_AUTH_LOCKOUT_SECONDS,
-  });
+  const lockout = createClientLockout(
+    redis,
+    keys,
+    {
+      slowdownAfter: config.SPL_AUTH_SLOWDOWN_AFTER,
+      lockoutAfter: config.SPL_AUTH_LOCKOUT_AFTER,
+      windowSeconds: config.SPL_AUTH_LOCKOUT_SECONDS,
+    },
+    metrics,
+  );
   const ctx: RegistryContext = {
     config,
     db,

@@ -88,6 +88,8 @@ export interface GatewayMetrics {
   requestStarted(): void;
   requestFinished(): void;
   authRejected(reason: AuthRejectionReason): void;
+  /** A request refused by the per-address flood guard before anything else ran (BKS 59(6)(b)). */
+  floodRefused(): void;
   /**
    * What the active health check found of an upstream (`upstream` is the URL's origin, as in
    * the snapshot). `spl_gateway_upstream_up` is 1 while it passes and its circuit is not open.
@@ -218,6 +220,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
   const authCounts = new Float64Array(AUTH_REJECTION_REASONS.length);
   const authIndex = new Map<string, number>(AUTH_REJECTION_REASONS.map((reason, i) => [reason, i]));
   let inFlight = 0;
+  let floodRefusals = 0;
   let snapshotConfirmedAt = Number.NaN;
 
   const requestsTotal = new Counter({
@@ -256,6 +259,17 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
         this.inc({ reason: AUTH_REJECTION_REASONS[i]! }, authCounts[i]!);
         authCounts[i] = 0;
       }
+    },
+  });
+  // No client-address label: a flood from many addresses would become a series each. Which
+  // address it was is in the access log (429 lines with `clientIp`).
+  new Counter({
+    name: 'spl_gateway_flood_refused_total',
+    help: 'Requests refused with 429 by the per-client-address flood guard (SPL_FLOOD_*), before authentication',
+    registers: [registry],
+    collect() {
+      this.inc(floodRefusals);
+      floodRefusals = 0;
     },
   });
   new Gauge({
@@ -480,6 +494,9 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
     authRejected(reason) {
       const i = authIndex.get(reason) ?? AUTH_REJECTION_REASONS.length - 1;
       authCounts[i]!++;
+    },
+    floodRefused() {
+      floodRefusals++;
     },
     setUpstreamUp(upstream, isUp) {
       const state = upstreamState(upstream);

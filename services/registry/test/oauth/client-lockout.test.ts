@@ -23,7 +23,14 @@ describe('failed client authentication', () => {
       }).toString(),
     });
 
+  const counted = async (name: string) => {
+    const res = await r.app.inject('/metrics');
+    return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'm').exec(res.body)?.[1]);
+  };
+
   it('is slowed after a few failures, then locked out even for the right secret, then released', async () => {
+    const failuresBefore = await counted('spl_registry_client_auth_failures_total');
+    const lockedBefore = await counted('spl_registry_client_lockout_refusals_total');
     expect((await attempt('wrong-1')).statusCode).toBe(401);
     const started = Date.now();
     expect((await attempt('wrong-2')).statusCode).toBe(401);
@@ -34,6 +41,9 @@ describe('failed client authentication', () => {
     const locked = await attempt(r.bootstrap.clientSecret);
     expect(locked.statusCode).toBe(401);
     expect(locked.json().error).toBe('invalid_client');
+    // BKS 59(6)(b): counted for the alerts on credential guessing (docs/operations.md#runbook).
+    expect((await counted('spl_registry_client_auth_failures_total')) - failuresBefore).toBe(4);
+    expect((await counted('spl_registry_client_lockout_refusals_total')) - lockedBefore).toBe(1);
 
     await new Promise((resolve) => setTimeout(resolve, 2100));
     expect((await attempt(r.bootstrap.clientSecret)).statusCode).toBe(200);

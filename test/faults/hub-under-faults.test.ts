@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OwnRedis } from '../../services/broker/test/helpers/own-redis.js';
+import { OwnPostgres } from '../../services/registry/test/helpers/own-postgres.js';
 import { freePort, HubProcess, isPortFree, root, sleep, waitUntil } from './helpers/hub-processes.js';
 import { StandIn } from './helpers/stand-in.js';
 import { clientToken, EventStream, GatewayTraffic, type Sample } from './helpers/traffic.js';
@@ -72,12 +73,15 @@ describe('the hub under faults', () => {
   const state = mkdtempSync(join(tmpdir(), 'spl-faults-'));
   const logs = join(state, 'logs');
   const redisDir = join(state, 'redis');
+  // As root the suite's PostgreSQL runs as `postgres`, which must reach its folder in here.
+  chmodSync(state, 0o711);
   mkdirSync(logs, { recursive: true });
   mkdirSync(redisDir, { recursive: true });
   const host = '127.0.0.1';
   const prefix = `faults-${randomBytes(4).toString('hex')}`;
   const rows: Row[] = [];
   let redis: OwnRedis;
+  let postgres: OwnPostgres;
   let standIn: StandIn;
   let registry: HubProcess;
   let gateway: HubProcess;
@@ -87,7 +91,8 @@ describe('the hub under faults', () => {
   let events: EventStream;
 
   beforeAll(async () => {
-    const [registryPort, gatewayPort, brokerPort, workerPort, redisPort] = await Promise.all([
+    const [registryPort, gatewayPort, brokerPort, workerPort, redisPort, postgresPort] = await Promise.all([
+      freePort(),
       freePort(),
       freePort(),
       freePort(),
@@ -100,8 +105,14 @@ describe('the hub under faults', () => {
     redis.port = redisPort;
     redis.dir = redisDir;
     await redis.start();
+    // A PostgreSQL of the suite's own (not the shared one on 5432), stoppable.
+    postgres = new OwnPostgres();
+    postgres.port = postgresPort;
+    postgres.dir = join(state, 'postgres');
+    await postgres.start();
     const common = {
       REDIS_URL: redis.url,
+      DATABASE_URL: postgres.url,
       SPL_REDIS_PREFIX: prefix,
       SPL_LOG_LEVEL: 'warn',
       SPL_STATE_DIR: state,
@@ -175,6 +186,7 @@ describe('the hub under faults', () => {
       'services/registry/src/server.ts',
       {
         ...base,
+        DATABASE_URL: postgres.url,
         SPL_REGISTRY_PORT: String(registryPort),
         SPL_DATA_DIR: data,
         SPL_BOOTSTRAP_CLIENT_ID: demo.operator.clientId,
@@ -267,6 +279,7 @@ describe('the hub under faults', () => {
     for (const p of [brokerWorker, brokerApi, gateway, registry]) await p?.kill('SIGTERM');
     await standIn?.refuse();
     await redis?.kill();
+    await postgres?.remove();
     if (process.env.SPL_FAULTS_KEEP_STATE) process.stdout.write(`fault suite state kept in ${state}\n`);
     else rmSync(state, { recursive: true, force: true });
   }, 30_000);

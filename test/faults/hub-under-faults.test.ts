@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OwnRedis } from '../../services/broker/test/helpers/own-redis.js';
 import { OwnPostgres } from '../../services/registry/test/helpers/own-postgres.js';
 import { freePort, HubProcess, isPortFree, root, sleep, waitUntil } from './helpers/hub-processes.js';
+import { type ProbeAnswer, RegistryProbe } from './helpers/registry-probe.js';
 import { StandIn } from './helpers/stand-in.js';
 import { clientToken, EventStream, GatewayTraffic, type Sample } from './helpers/traffic.js';
 
@@ -52,6 +53,11 @@ interface Phase {
   tookEffect?: (row: Row) => boolean;
   inject: () => Promise<void>;
   heal: () => Promise<void>;
+  /**
+   * Probe the registry itself (readiness, a database read, the token endpoint) through the
+   * phase; the hub is normal again only once all three answered 200 after the heal.
+   */
+  probeRegistry?: boolean;
 }
 
 interface Row {
@@ -67,6 +73,24 @@ interface Row {
   duplicated: number;
   recoveryMs: number;
   maxLatencyMs: number;
+  /** The registry probe's answers other than 200, e.g. `apis 503 SPL_UNAVAILABLE: 12`; null when not probed. */
+  registry: Record<string, number> | null;
+  /** Registry answers the contract does not allow (a 500, a hang, a 503 without its code). */
+  registryUnexpected: string[];
+}
+
+/**
+ * What the registry may answer while its database is away (docs/registry.md): /readyz 503
+ * not-ready, a database-backed route 503 problem+json SPL_UNAVAILABLE, the token endpoint 503
+ * `temporarily_unavailable`. Never a 500 and never a hang.
+ */
+function isAllowedRegistryAnswer(a: ProbeAnswer): boolean {
+  if (a.outcome === 200) return true;
+  if (a.outcome !== 503) return false;
+  if (a.what === 'readyz') return a.code === 'not-ready';
+  if (a.what === 'apis')
+    return a.code === 'SPL_UNAVAILABLE' && !!a.contentType?.startsWith('application/problem+json');
+  return a.code === 'temporarily_unavailable';
 }
 
 describe('the hub under faults', () => {
@@ -89,6 +113,8 @@ describe('the hub under faults', () => {
   let brokerWorker: HubProcess;
   let traffic: GatewayTraffic;
   let events: EventStream;
+  let registryUrl: string;
+  let operator: { clientId: string; clientSecret: string };
 
   beforeAll(async () => {
     const [registryPort, gatewayPort, brokerPort, workerPort, redisPort, postgresPort] = await Promise.all([
@@ -171,7 +197,8 @@ describe('the hub under faults', () => {
     }
 
     // 3. Each service as its own process, with the environment scripts/start.ts gives it.
-    const registryUrl = `http://${host}:${registryPort}`;
+    registryUrl = `http://${host}:${registryPort}`;
+    operator = demo.operator;
     const gatewayUrl = `http://${host}:${gatewayPort}`;
     const brokerUrl = `http://${host}:${brokerPort}`;
     const data = join(state, 'data');
@@ -274,12 +301,16 @@ describe('the hub under faults', () => {
   }, 240_000);
 
   afterAll(async () => {
-    await traffic?.stop();
-    await events?.stop();
-    for (const p of [brokerWorker, brokerApi, gateway, registry]) await p?.kill('SIGTERM');
-    await standIn?.refuse();
-    await redis?.kill();
-    await postgres?.remove();
+    try {
+      await traffic?.stop();
+      await events?.stop();
+      for (const p of [brokerWorker, brokerApi, gateway, registry]) await p?.kill('SIGTERM');
+      await standIn?.refuse();
+      await redis?.kill();
+    } finally {
+      // Whatever failed above, the suite's PostgreSQL does not outlive it.
+      await postgres?.remove();
+    }
     if (process.env.SPL_FAULTS_KEEP_STATE) process.stdout.write(`fault suite state kept in ${state}\n`);
     else rmSync(state, { recursive: true, force: true });
   }, 30_000);
@@ -289,6 +320,8 @@ describe('the hub under faults', () => {
     const ackedBefore = events.acked.length;
     const refusalsBefore = standIn.webhookRefusals;
     await sleep(1000);
+    const probe = phase.probeRegistry ? new RegistryProbe(registryUrl, operator) : null;
+    await probe?.start();
     await phase.inject();
     await sleep(phase.faultMs);
     const healAt = performance.now();
@@ -299,13 +332,15 @@ describe('the hub under faults', () => {
       const gatewayOk = traffic.samples.some((s) => s.at >= healAt && s.outcome === 200);
       const publishOk = events.acked.some((a) => a.at >= healAt);
       const caughtUp = events.acked.every((a) => standIn.delivered.has(a.id));
-      if (gatewayOk && publishOk && caughtUp) {
+      const registryOk = !probe || probe.answeredSince(healAt);
+      if (gatewayOk && publishOk && caughtUp && registryOk) {
         recoveryMs = performance.now() - healAt;
         break;
       }
       await sleep(100);
     }
     await sleep(1000);
+    await probe?.stop();
     const t1 = performance.now();
     const samples = traffic.samples.filter((s) => s.at >= t0 && s.at < t1);
     const errors: Record<string, number> = {};
@@ -334,7 +369,21 @@ describe('the hub under faults', () => {
       duplicated: acked.reduce((n, a) => n + Math.max(0, (standIn.delivered.get(a.id) ?? 0) - 1), 0),
       recoveryMs,
       maxLatencyMs: Math.max(0, ...samples.map((s) => s.ms)),
+      registry: null,
+      registryUnexpected: [],
     };
+    if (probe) {
+      const registryErrors: Record<string, number> = {};
+      const registryUnexpected = new Set<string>();
+      for (const a of probe.answers) {
+        if (a.outcome === 200) continue;
+        const key = [a.what, a.outcome, a.code].filter(Boolean).join(' ');
+        registryErrors[key] = (registryErrors[key] ?? 0) + 1;
+        if (!isAllowedRegistryAnswer(a)) registryUnexpected.add(key);
+      }
+      row.registry = registryErrors;
+      row.registryUnexpected = [...registryUnexpected];
+    }
     rows.push(row);
     return row;
   }
@@ -364,6 +413,20 @@ describe('the hub under faults', () => {
       ...restart(() => brokerApi, 2000),
     },
     { name: 'registry kill -9', allowed: [], ...restart(() => registry, 2000) },
+    {
+      // `pg_ctl stop -m fast`: every session is ended (57P01) and the port closes. Gateway and
+      // broker run from their stored snapshots, so nothing they answer changes; the registry
+      // stays up, answers 503 where it needs the database, and is back without a restart.
+      name: 'PostgreSQL stop + start',
+      faultMs: 3000,
+      allowed: [],
+      probeRegistry: true,
+      tookEffect: (r) =>
+        (r.registry?.['readyz 503 not-ready'] ?? 0) > 0 &&
+        (r.registry?.['apis 503 SPL_UNAVAILABLE'] ?? 0) > 0,
+      inject: () => postgres.stop('fast'),
+      heal: () => postgres.resume(),
+    },
     {
       // Rate limits and usage go to Redis: 503 while it is away is the contract (docs/gateway.md).
       name: 'Redis kill -9 + restart',
@@ -415,6 +478,7 @@ describe('the hub under faults', () => {
       const row = await runPhase(phase);
       if (phase.tookEffect) expect(phase.tookEffect(row), 'the fault took effect').toBe(true);
       expect(row.unexpected, `unexpected gateway outcomes (logs in ${logs})`).toEqual([]);
+      expect(row.registryUnexpected, `unexpected registry answers (logs in ${logs})`).toEqual([]);
       expect(row.lost, 'acknowledged events lost').toBe(0);
       expect(row.recoveryMs).toBeLessThan(RECOVERY_BOUND_MS);
       expect(row.maxLatencyMs).toBeLessThan(CLIENT_DEADLINE_MS);
@@ -436,6 +500,7 @@ describe('the hub under faults', () => {
       'duplicated',
       'recovery',
       'max latency',
+      'registry probes (not 200)',
     ];
     const lines = rows.map((r) => [
       r.fault,
@@ -451,6 +516,11 @@ describe('the hub under faults', () => {
       String(r.duplicated),
       Number.isNaN(r.recoveryMs) ? 'never' : `${(r.recoveryMs / 1000).toFixed(1)} s`,
       `${(r.maxLatencyMs / 1000).toFixed(2)} s`,
+      r.registry
+        ? Object.entries(r.registry)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join(', ') || 'none'
+        : 'not probed',
     ]);
     const table = [header, header.map(() => '---'), ...lines].map((l) => `| ${l.join(' | ')} |`).join('\n');
     process.stdout.write(`\nfault suite (events attempted ${events.attempts}):\n${table}\n\n`);

@@ -14,15 +14,16 @@ import { clientToken, EventStream, GatewayTraffic, type Sample } from './helpers
 /**
  * The whole hub as real processes under steady traffic while faults are injected one after
  * another (issue 6 §1). `scripts/start.ts` loads the demo through its approval gates on free
- * ports, a Redis of the suite's own and a state folder of its own; then every service is
+ * ports, a Redis, a PostgreSQL and a state folder of the suite's own; then every service is
  * started again here as its own process so each can be SIGKILLed and restarted alone.
  *
- *   paced client ──► gateway ──► stand-in :8090 (/status)          registry (PGlite)
+ *   paced client ──► gateway ──► stand-in :8090 (/status)          registry ──► PostgreSQL
  *   publisher ─────► broker API ──► Redis (AOF, fsync always) ──► worker ──► stand-in :8090 (/webhooks)
  *
  * Each phase: 1 s steady, the fault for `faultMs`, the heal, then wait until the hub is
  * normal again — a gateway 200 and a publish 202 after the heal, every event acknowledged so
- * far delivered — and 1 s steady. Recovery time is heal → normal.
+ * far delivered, and in the PostgreSQL phase the registry answering 200 again — and 1 s
+ * steady. Recovery time is heal → normal.
  */
 
 /** The demo upstream's address is fixed in demo/hub.yaml; the quick-start test uses it too. */
@@ -115,6 +116,8 @@ describe('the hub under faults', () => {
   let events: EventStream;
   let registryUrl: string;
   let operator: { clientId: string; clientSecret: string };
+  /** The running phase's registry probe, stopped by afterAll if the phase failed before stopping it. */
+  let probe: RegistryProbe | null = null;
 
   beforeAll(async () => {
     const [registryPort, gatewayPort, brokerPort, workerPort, redisPort, postgresPort] = await Promise.all([
@@ -302,6 +305,7 @@ describe('the hub under faults', () => {
 
   afterAll(async () => {
     try {
+      await probe?.stop();
       await traffic?.stop();
       await events?.stop();
       for (const p of [brokerWorker, brokerApi, gateway, registry]) await p?.kill('SIGTERM');
@@ -320,7 +324,7 @@ describe('the hub under faults', () => {
     const ackedBefore = events.acked.length;
     const refusalsBefore = standIn.webhookRefusals;
     await sleep(1000);
-    const probe = phase.probeRegistry ? new RegistryProbe(registryUrl, operator) : null;
+    probe = phase.probeRegistry ? new RegistryProbe(registryUrl, operator) : null;
     await probe?.start();
     await phase.inject();
     await sleep(phase.faultMs);

@@ -1,26 +1,29 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OwnRedis } from '../../services/broker/test/helpers/own-redis.js';
+import { OwnPostgres } from '../../services/registry/test/helpers/own-postgres.js';
 import { freePort, HubProcess, isPortFree, root, sleep, waitUntil } from './helpers/hub-processes.js';
+import { type ProbeAnswer, RegistryProbe } from './helpers/registry-probe.js';
 import { StandIn } from './helpers/stand-in.js';
 import { clientToken, EventStream, GatewayTraffic, type Sample } from './helpers/traffic.js';
 
 /**
  * The whole hub as real processes under steady traffic while faults are injected one after
  * another (issue 6 §1). `scripts/start.ts` loads the demo through its approval gates on free
- * ports, a Redis of the suite's own and a state folder of its own; then every service is
+ * ports, a Redis, a PostgreSQL and a state folder of the suite's own; then every service is
  * started again here as its own process so each can be SIGKILLed and restarted alone.
  *
- *   paced client ──► gateway ──► stand-in :8090 (/status)          registry (PGlite)
+ *   paced client ──► gateway ──► stand-in :8090 (/status)          registry ──► PostgreSQL
  *   publisher ─────► broker API ──► Redis (AOF, fsync always) ──► worker ──► stand-in :8090 (/webhooks)
  *
  * Each phase: 1 s steady, the fault for `faultMs`, the heal, then wait until the hub is
  * normal again — a gateway 200 and a publish 202 after the heal, every event acknowledged so
- * far delivered — and 1 s steady. Recovery time is heal → normal.
+ * far delivered, and in the PostgreSQL phase the registry answering 200 again — and 1 s
+ * steady. Recovery time is heal → normal.
  */
 
 /** The demo upstream's address is fixed in demo/hub.yaml; the quick-start test uses it too. */
@@ -51,6 +54,11 @@ interface Phase {
   tookEffect?: (row: Row) => boolean;
   inject: () => Promise<void>;
   heal: () => Promise<void>;
+  /**
+   * Probe the registry itself (readiness, a database read, the token endpoint) through the
+   * phase; the hub is normal again only once all three answered 200 after the heal.
+   */
+  probeRegistry?: boolean;
 }
 
 interface Row {
@@ -66,18 +74,39 @@ interface Row {
   duplicated: number;
   recoveryMs: number;
   maxLatencyMs: number;
+  /** The registry probe's answers other than 200, e.g. `apis 503 SPL_UNAVAILABLE: 12`; null when not probed. */
+  registry: Record<string, number> | null;
+  /** Registry answers the contract does not allow (a 500, a hang, a 503 without its code). */
+  registryUnexpected: string[];
+}
+
+/**
+ * What the registry may answer while its database is away (docs/registry.md): /readyz 503
+ * not-ready, a database-backed route 503 problem+json SPL_UNAVAILABLE, the token endpoint 503
+ * `temporarily_unavailable`. Never a 500 and never a hang.
+ */
+function isAllowedRegistryAnswer(a: ProbeAnswer): boolean {
+  if (a.outcome === 200) return true;
+  if (a.outcome !== 503) return false;
+  if (a.what === 'readyz') return a.code === 'not-ready';
+  if (a.what === 'apis')
+    return a.code === 'SPL_UNAVAILABLE' && !!a.contentType?.startsWith('application/problem+json');
+  return a.code === 'temporarily_unavailable';
 }
 
 describe('the hub under faults', () => {
   const state = mkdtempSync(join(tmpdir(), 'spl-faults-'));
   const logs = join(state, 'logs');
   const redisDir = join(state, 'redis');
+  // As root the suite's PostgreSQL runs as `postgres`, which must reach its folder in here.
+  chmodSync(state, 0o711);
   mkdirSync(logs, { recursive: true });
   mkdirSync(redisDir, { recursive: true });
   const host = '127.0.0.1';
   const prefix = `faults-${randomBytes(4).toString('hex')}`;
   const rows: Row[] = [];
   let redis: OwnRedis;
+  let postgres: OwnPostgres;
   let standIn: StandIn;
   let registry: HubProcess;
   let gateway: HubProcess;
@@ -85,9 +114,14 @@ describe('the hub under faults', () => {
   let brokerWorker: HubProcess;
   let traffic: GatewayTraffic;
   let events: EventStream;
+  let registryUrl: string;
+  let operator: { clientId: string; clientSecret: string };
+  /** The running phase's registry probe, stopped by afterAll if the phase failed before stopping it. */
+  let probe: RegistryProbe | null = null;
 
   beforeAll(async () => {
-    const [registryPort, gatewayPort, brokerPort, workerPort, redisPort] = await Promise.all([
+    const [registryPort, gatewayPort, brokerPort, workerPort, redisPort, postgresPort] = await Promise.all([
+      freePort(),
       freePort(),
       freePort(),
       freePort(),
@@ -100,8 +134,14 @@ describe('the hub under faults', () => {
     redis.port = redisPort;
     redis.dir = redisDir;
     await redis.start();
+    // A PostgreSQL of the suite's own (not the shared one on 5432), stoppable.
+    postgres = new OwnPostgres();
+    postgres.port = postgresPort;
+    postgres.dir = join(state, 'postgres');
+    await postgres.start();
     const common = {
       REDIS_URL: redis.url,
+      DATABASE_URL: postgres.url,
       SPL_REDIS_PREFIX: prefix,
       SPL_LOG_LEVEL: 'warn',
       SPL_STATE_DIR: state,
@@ -160,7 +200,8 @@ describe('the hub under faults', () => {
     }
 
     // 3. Each service as its own process, with the environment scripts/start.ts gives it.
-    const registryUrl = `http://${host}:${registryPort}`;
+    registryUrl = `http://${host}:${registryPort}`;
+    operator = demo.operator;
     const gatewayUrl = `http://${host}:${gatewayPort}`;
     const brokerUrl = `http://${host}:${brokerPort}`;
     const data = join(state, 'data');
@@ -175,6 +216,7 @@ describe('the hub under faults', () => {
       'services/registry/src/server.ts',
       {
         ...base,
+        DATABASE_URL: postgres.url,
         SPL_REGISTRY_PORT: String(registryPort),
         SPL_DATA_DIR: data,
         SPL_BOOTSTRAP_CLIENT_ID: demo.operator.clientId,
@@ -262,11 +304,17 @@ describe('the hub under faults', () => {
   }, 240_000);
 
   afterAll(async () => {
-    await traffic?.stop();
-    await events?.stop();
-    for (const p of [brokerWorker, brokerApi, gateway, registry]) await p?.kill('SIGTERM');
-    await standIn?.refuse();
-    await redis?.kill();
+    try {
+      await probe?.stop();
+      await traffic?.stop();
+      await events?.stop();
+      for (const p of [brokerWorker, brokerApi, gateway, registry]) await p?.kill('SIGTERM');
+      await standIn?.refuse();
+      await redis?.kill();
+    } finally {
+      // Whatever failed above, the suite's PostgreSQL does not outlive it.
+      await postgres?.remove();
+    }
     if (process.env.SPL_FAULTS_KEEP_STATE) process.stdout.write(`fault suite state kept in ${state}\n`);
     else rmSync(state, { recursive: true, force: true });
   }, 30_000);
@@ -276,6 +324,8 @@ describe('the hub under faults', () => {
     const ackedBefore = events.acked.length;
     const refusalsBefore = standIn.webhookRefusals;
     await sleep(1000);
+    probe = phase.probeRegistry ? new RegistryProbe(registryUrl, operator) : null;
+    await probe?.start();
     await phase.inject();
     await sleep(phase.faultMs);
     const healAt = performance.now();
@@ -286,13 +336,15 @@ describe('the hub under faults', () => {
       const gatewayOk = traffic.samples.some((s) => s.at >= healAt && s.outcome === 200);
       const publishOk = events.acked.some((a) => a.at >= healAt);
       const caughtUp = events.acked.every((a) => standIn.delivered.has(a.id));
-      if (gatewayOk && publishOk && caughtUp) {
+      const registryOk = !probe || probe.answeredSince(healAt);
+      if (gatewayOk && publishOk && caughtUp && registryOk) {
         recoveryMs = performance.now() - healAt;
         break;
       }
       await sleep(100);
     }
     await sleep(1000);
+    await probe?.stop();
     const t1 = performance.now();
     const samples = traffic.samples.filter((s) => s.at >= t0 && s.at < t1);
     const errors: Record<string, number> = {};
@@ -321,7 +373,21 @@ describe('the hub under faults', () => {
       duplicated: acked.reduce((n, a) => n + Math.max(0, (standIn.delivered.get(a.id) ?? 0) - 1), 0),
       recoveryMs,
       maxLatencyMs: Math.max(0, ...samples.map((s) => s.ms)),
+      registry: null,
+      registryUnexpected: [],
     };
+    if (probe) {
+      const registryErrors: Record<string, number> = {};
+      const registryUnexpected = new Set<string>();
+      for (const a of probe.answers) {
+        if (a.outcome === 200) continue;
+        const key = [a.what, a.outcome, a.code].filter(Boolean).join(' ');
+        registryErrors[key] = (registryErrors[key] ?? 0) + 1;
+        if (!isAllowedRegistryAnswer(a)) registryUnexpected.add(key);
+      }
+      row.registry = registryErrors;
+      row.registryUnexpected = [...registryUnexpected];
+    }
     rows.push(row);
     return row;
   }
@@ -351,6 +417,20 @@ describe('the hub under faults', () => {
       ...restart(() => brokerApi, 2000),
     },
     { name: 'registry kill -9', allowed: [], ...restart(() => registry, 2000) },
+    {
+      // `pg_ctl stop -m fast`: every session is ended (57P01) and the port closes. Gateway and
+      // broker run from their stored snapshots, so nothing they answer changes; the registry
+      // stays up, answers 503 where it needs the database, and is back without a restart.
+      name: 'PostgreSQL stop + start',
+      faultMs: 3000,
+      allowed: [],
+      probeRegistry: true,
+      tookEffect: (r) =>
+        (r.registry?.['readyz 503 not-ready'] ?? 0) > 0 &&
+        (r.registry?.['apis 503 SPL_UNAVAILABLE'] ?? 0) > 0,
+      inject: () => postgres.stop('fast'),
+      heal: () => postgres.resume(),
+    },
     {
       // Rate limits and usage go to Redis: 503 while it is away is the contract (docs/gateway.md).
       name: 'Redis kill -9 + restart',
@@ -402,6 +482,7 @@ describe('the hub under faults', () => {
       const row = await runPhase(phase);
       if (phase.tookEffect) expect(phase.tookEffect(row), 'the fault took effect').toBe(true);
       expect(row.unexpected, `unexpected gateway outcomes (logs in ${logs})`).toEqual([]);
+      expect(row.registryUnexpected, `unexpected registry answers (logs in ${logs})`).toEqual([]);
       expect(row.lost, 'acknowledged events lost').toBe(0);
       expect(row.recoveryMs).toBeLessThan(RECOVERY_BOUND_MS);
       expect(row.maxLatencyMs).toBeLessThan(CLIENT_DEADLINE_MS);
@@ -423,6 +504,7 @@ describe('the hub under faults', () => {
       'duplicated',
       'recovery',
       'max latency',
+      'registry probes (not 200)',
     ];
     const lines = rows.map((r) => [
       r.fault,
@@ -438,6 +520,11 @@ describe('the hub under faults', () => {
       String(r.duplicated),
       Number.isNaN(r.recoveryMs) ? 'never' : `${(r.recoveryMs / 1000).toFixed(1)} s`,
       `${(r.maxLatencyMs / 1000).toFixed(2)} s`,
+      r.registry
+        ? Object.entries(r.registry)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join(', ') || 'none'
+        : 'not probed',
     ]);
     const table = [header, header.map(() => '---'), ...lines].map((l) => `| ${l.join(' | ')} |`).join('\n');
     process.stdout.write(`\nfault suite (events attempted ${events.attempts}):\n${table}\n\n`);

@@ -45,8 +45,13 @@ async function main(): Promise<void> {
   const secretBox = createSecretBox(
     config.SPL_MASTER_KEY ? parseMasterKey(config.SPL_MASTER_KEY) : developmentMasterKey(config),
   );
+  // The app's logger exists only once the app is built; a connection lost before then is not worth a line.
+  let log: { warn(obj: object, msg: string): void } | undefined;
   const db: Database = config.DATABASE_URL
-    ? createPostgresDatabase({ url: config.DATABASE_URL })
+    ? createPostgresDatabase({
+        url: config.DATABASE_URL,
+        onIdleError: (err) => log?.warn({ err }, 'database connection lost; the pool opens a new one'),
+      })
     : await createPgliteDatabase({ dataDir: join(config.SPL_DATA_DIR, 'registry-db') });
   const redis = new Redis(config.REDIS_URL, {
     maxRetriesPerRequest: 2,
@@ -56,6 +61,7 @@ async function main(): Promise<void> {
   redis.on('error', () => {}); // reported by /readyz; ioredis reconnects on its own
 
   const { app, bootstrapCredentials } = await buildApp({ config, db, redis, secretBox });
+  log = app.log;
   if (bootstrapCredentials && !config.SPL_BOOTSTRAP_CLIENT_SECRET) {
     const file = process.env.SPL_DEMO_FILE ?? '.spl/demo.json';
     handOverBootstrap(file, bootstrapCredentials);

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { errors } from '../errors.js';
-import { isUnstorableValue } from './pg-errors.js';
+import { isDatabaseUnavailable, isUnstorableValue } from './pg-errors.js';
 
 /** What domain code may do with the store: run parameterised SQL. */
 export interface Sql {
@@ -25,7 +25,13 @@ export interface Database extends Sql {
 // Read int8 as a JS number: our bigints (audit seq) stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
 
-/** Runs a query, turning a value the store cannot hold into the client's error (a 400). */
+/** Seconds a client is asked to wait when the database is away (a PostgreSQL restart takes a few). */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * Runs a query, turning a value the store cannot hold into the client's error (a 400) and a
+ * database that is not there into a 503 with Retry-After (not a 500: the request was fine).
+ */
 async function guarded<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
@@ -34,18 +40,35 @@ async function guarded<T>(run: () => Promise<T>): Promise<T> {
       throw errors.SPL_VALIDATION(
         'a value holds a character or form the store cannot take (a NUL byte, a malformed id)',
       );
+    if (isDatabaseUnavailable(err))
+      throw errors.SPL_UNAVAILABLE('the database is not available; try again shortly', {
+        cause: err,
+        headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) },
+      });
     throw err;
   }
 }
 
-export function createPostgresDatabase(options: { url: string; schema?: string; max?: number }): Database {
+export function createPostgresDatabase(options: {
+  url: string;
+  schema?: string;
+  max?: number;
+  connectTimeoutMs?: number;
+  /** Told when an idle connection is lost (the server stopped or restarted); the pool replaces it. */
+  onIdleError?: (err: Error) => void;
+}): Database {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max ?? 10,
+    // A server that does not answer (a network partition, not a refusal) fails the request
+    // after this instead of holding it.
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
-  // An idle client losing its connection must not crash the process.
-  pool.on('error', () => {});
+  // An idle client losing its connection must not crash the process: the pool drops it and
+  // opens a new one for the next query.
+  pool.on('error', (err) => options.onIdleError?.(err));
+  const watched = new WeakSet<pg.PoolClient>();
   return {
     kind: 'postgres',
     async query(text, params) {
@@ -53,24 +76,33 @@ export function createPostgresDatabase(options: { url: string; schema?: string; 
       return result.rows;
     },
     async transaction(fn) {
-      const client = await pool.connect();
+      const client = await guarded(() => pool.connect());
+      // Checked out, the client is no longer watched by the pool: a connection lost between two
+      // statements would be an unhandled 'error' event; the next statement fails instead.
+      if (!watched.has(client)) {
+        watched.add(client);
+        client.on('error', () => {});
+      }
+      let broken: Error | undefined;
       try {
-        await client.query('BEGIN');
+        await guarded(() => client.query('BEGIN'));
         const tx: Sql = {
           query: async (text, params) => (await guarded(() => client.query(text, params as unknown[]))).rows,
         };
         const out = await fn(tx);
-        await client.query('COMMIT');
+        await guarded(() => client.query('COMMIT'));
         return out;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
+        if (isDatabaseUnavailable(err) || isDatabaseUnavailable((err as Error).cause)) broken = err as Error;
+        else await client.query('ROLLBACK').catch(() => {});
         throw err;
       } finally {
-        client.release();
+        // A client whose connection is gone is destroyed, not handed to the next request.
+        client.release(broken);
       }
     },
     async exec(script) {
-      await pool.query(script);
+      await guarded(() => pool.query(script));
     },
     async close() {
       await pool.end();

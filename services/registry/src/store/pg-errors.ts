@@ -17,3 +17,33 @@ export function isUnstorableValue(err: unknown): boolean {
   const code = (err as { code?: string })?.code;
   return code === '22021' || code === '22P05' || code === '22P02' || code === '22003';
 }
+
+/** Socket errors of a server that is gone or unreachable. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/**
+ * The database is not there: connection refused or cut (class 08), the server shutting down
+ * or starting (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now), or the
+ * pg driver's own "connection terminated" / connect timeout, which carry no code. Nothing is
+ * wrong with the request: it may be sent again once the database is back (a 503).
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') {
+    if (NETWORK_CODES.has(code) || code.startsWith('08')) return true;
+    if (code === '57P01' || code === '57P02' || code === '57P03') return true;
+  }
+  return (
+    typeof message === 'string' &&
+    /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/.test(
+      message,
+    )
+  );
+}

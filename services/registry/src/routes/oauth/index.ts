@@ -1,4 +1,5 @@
 import formbody from '@fastify/formbody';
+import { isSplError } from '@spl/problem';
 import { BACKEND_IDENTITY_INFO, deriveBackendIdentityKey, signAccessToken } from '@spl/token';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
@@ -133,6 +134,15 @@ export async function oauthRoutes(app: FastifyInstance, ctx: RegistryContext): P
     await tokenScope.register(formbody, { bodyLimit: 4096 });
     tokenScope.setErrorHandler((err, _request, reply) => {
       if (err instanceof OAuthError) return sendOAuthError(reply, err);
+      // The database away: RFC 6749 §4.1.2.1's temporarily_unavailable, as a 503 with Retry-After.
+      if (isSplError(err) && err.status === 503) {
+        _request.log.warn({ err }, 'token endpoint: database unavailable');
+        return reply
+          .code(503)
+          .headers({ 'Cache-Control': 'no-store', ...err.headers })
+          .type('application/json')
+          .send({ error: 'temporarily_unavailable', error_description: err.message });
+      }
       const status = (err as { statusCode?: number }).statusCode ?? 500;
       if (status >= 500) {
         _request.log.error({ err }, 'token endpoint failed');
@@ -152,7 +162,12 @@ export async function oauthRoutes(app: FastifyInstance, ctx: RegistryContext): P
           tags: ['oauth2'],
           summary: 'Token endpoint: client credentials grant (RFC 6749 §4.4)',
           consumes: ['application/x-www-form-urlencoded'],
-          response: { 200: TokenResponse, 400: OAuthErrorResponse, 401: OAuthErrorResponse },
+          response: {
+            200: TokenResponse,
+            400: OAuthErrorResponse,
+            401: OAuthErrorResponse,
+            503: OAuthErrorResponse,
+          },
         },
       },
       async (request, reply) => {

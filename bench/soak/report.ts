@@ -9,6 +9,8 @@ export interface SoakReport {
   minutes: number;
   peak: PeakResult;
   soakRate: number;
+  /** Requests answered over the paced run's length: below soakRate when the machine could not keep up. */
+  achievedRate: number;
   requests: number;
   events: EventCounts & { publishRetries: number; webhookRefusals: number };
   tokenRefreshFailures: number;
@@ -40,7 +42,7 @@ export function renderSummary(r: SoakReport): string {
         `${r.minutes} min at the soak rate (warm-up ${Math.round(v.warmupSeconds)} s left out of trends)`,
       ],
       ['peak (closed loop, 50 connections)', `${Math.round(r.peak.rps)} req/s`],
-      ['soak rate (50 % of peak)', `${r.soakRate} req/s`],
+      ['soak rate (50 % of peak)', `${r.soakRate} req/s asked, ${Math.round(r.achievedRate)} req/s achieved`],
       ['gateway requests', String(r.requests)],
       ['answers other than 200', errors],
       [
@@ -78,14 +80,14 @@ export function renderSummary(r: SoakReport): string {
       return [
         service,
         `${mib(heap.startBytes)} → ${mib(heap.endBytes)}`,
-        `${mib(heap.slopeBytesPerHour)}${heap.isLeak ? ' ✗' : ''}`,
+        `${mib(heap.slopeBytesPerHour)} ± ${mib(heap.slopeMarginBytesPerHour)}${heap.isLeak ? ' ✗' : ''}`,
         `${mib(rss.startBytes)} → ${mib(rss.endBytes)}`,
-        `${mib(rss.slopeBytesPerHour)}${rss.isLeak ? ' ✗' : ''}`,
+        `${mib(rss.slopeBytesPerHour)} ± ${mib(rss.slopeMarginBytesPerHour)}${rss.isLeak ? ' ✗' : ''}`,
         `${ms(loop.median)} / ${ms(loop.max)}`,
       ];
     }),
   );
-  return `${overview}\n\nPer service, after warm-up (heap slope fitted to each minute's lowest heap):\n\n${perService}\n`;
+  return `${overview}\n\nPer service, after warm-up (slopes fitted to each minute's lowest sample, ± their 95 % margin):\n\n${perService}\n`;
 }
 
 /** soak-report.json (every window and sample) and soak-report.md (the summary) in `dir`. */

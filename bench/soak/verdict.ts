@@ -14,15 +14,48 @@ export const WARMUP_MAX_SECONDS = 120;
 /**
  * A leak: heap growing faster than both of these, per hour, along the least-squares line
  * through the post-warm-up samples. Relative, so a big process is not held to a small one's
- * bytes; absolute, so a 30 MiB process drifting 3 MiB/h (allocator and GC noise over a
- * 10-minute run) does not fail. Fitted to each minute's lowest heap — heap used saws up and down
- * between collections, and what a leak raises is the floor after one.
+ * bytes; absolute, so a 30 MiB process drifting 3 MiB/h (allocator and GC noise) does not fail.
+ *
+ * Heap used saws up and down between collections (tens of MiB at this rate), and what a leak
+ * raises is the floor after one: the line is fitted to each minute's lowest sample. Even so a
+ * 10-minute run has only ten points, so growth counts only when the slope less its 95 %
+ * margin (Student's t for the points there are, times the standard error) is above the
+ * threshold — the run must show the growth, not merely fail to rule it out. The report gives
+ * the slope ± that margin: the smallest growth the run could have caught.
  */
 export const HEAP_GROWTH_FRACTION_PER_HOUR = 0.1;
 export const HEAP_GROWTH_BYTES_PER_HOUR = 20 * MiB;
+/** Fewer minutes than this after warm-up cannot say anything about a trend: the run fails as too short. */
+export const MIN_TREND_MINUTES = 5;
+
+/** Two-sided 95 % Student's t by degrees of freedom (n − 2 for a fitted line); 1.96 beyond 30. */
+const T_95: Record<number, number> = {
+  1: 12.71,
+  2: 4.3,
+  3: 3.18,
+  4: 2.78,
+  5: 2.57,
+  6: 2.45,
+  7: 2.36,
+  8: 2.31,
+  9: 2.26,
+  10: 2.23,
+  12: 2.18,
+  15: 2.13,
+  20: 2.09,
+  25: 2.06,
+  30: 2.04,
+};
+function t95(df: number): number {
+  if (df > 30) return 1.96;
+  const known = Object.keys(T_95)
+    .map(Number)
+    .filter((k) => k <= df);
+  return T_95[Math.max(1, ...known)]!;
+}
 /**
  * RSS is also off-heap buffers, the allocator's fragmentation and V8 reserving heap in steps,
- * so it is noisier: the same test with twice the slack.
+ * so it is noisier: the same test (minute floors, slope less 2 SE) with twice the slack.
  */
 export const RSS_GROWTH_FRACTION_PER_HOUR = 0.2;
 export const RSS_GROWTH_BYTES_PER_HOUR = 40 * MiB;
@@ -54,6 +87,8 @@ export interface Trend {
   endBytes: number;
   medianBytes: number;
   slopeBytesPerHour: number;
+  /** The slope's 95 % margin (t × standard error), bytes per hour. */
+  slopeMarginBytesPerHour: number;
   isLeak: boolean;
 }
 
@@ -86,19 +121,22 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-/** Least-squares slope of y over x. */
-export function slope(points: Array<[number, number]>): number {
+/** Least-squares slope of y over x, with its standard error. */
+export function fitSlope(points: Array<[number, number]>): { slope: number; margin: number } {
   const n = points.length;
-  if (n < 2) return 0;
+  if (n < 3) return { slope: 0, margin: Number.POSITIVE_INFINITY };
   const mx = points.reduce((a, [x]) => a + x, 0) / n;
   const my = points.reduce((a, [, y]) => a + y, 0) / n;
-  let num = 0;
-  let den = 0;
+  let sxy = 0;
+  let sxx = 0;
   for (const [x, y] of points) {
-    num += (x - mx) * (y - my);
-    den += (x - mx) ** 2;
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) ** 2;
   }
-  return den === 0 ? 0 : num / den;
+  if (sxx === 0) return { slope: 0, margin: Number.POSITIVE_INFINITY };
+  const slope = sxy / sxx;
+  const residuals = points.reduce((a, [x, y]) => a + (y - my - slope * (x - mx)) ** 2, 0);
+  return { slope, margin: t95(n - 2) * Math.sqrt(residuals / (n - 2) / sxx) };
 }
 
 /** Each minute's lowest value: the floor a leak raises, without the sawtooth between GCs. */
@@ -113,8 +151,9 @@ function minuteFloors(points: Array<[number, number]>): Array<[number, number]> 
 }
 
 function trendOf(service: string, metric: Trend['metric'], points: Array<[number, number]>): Trend {
-  const fitted = metric === 'heap' ? minuteFloors(points) : points;
-  const slopeBytesPerHour = slope(fitted) * 3600;
+  const fit = fitSlope(minuteFloors(points));
+  const slopeBytesPerHour = fit.slope * 3600;
+  const slopeMarginBytesPerHour = fit.margin * 3600;
   const medianBytes = median(points.map(([, y]) => y));
   const [fraction, bytes] =
     metric === 'heap'
@@ -127,7 +166,8 @@ function trendOf(service: string, metric: Trend['metric'], points: Array<[number
     endBytes: points.at(-1)?.[1] ?? Number.NaN,
     medianBytes,
     slopeBytesPerHour,
-    isLeak: slopeBytesPerHour > fraction * medianBytes && slopeBytesPerHour > bytes,
+    slopeMarginBytesPerHour,
+    isLeak: slopeBytesPerHour - slopeMarginBytesPerHour > Math.max(fraction * medianBytes, bytes),
   };
 }
 
@@ -160,7 +200,7 @@ export function judge(
       trends.push(trend);
       if (trend.isLeak)
         failures.push(
-          `${service}: ${metric} grows ${(trend.slopeBytesPerHour / MiB).toFixed(1)} MiB/h (median ${(trend.medianBytes / MiB).toFixed(1)} MiB)`,
+          `${service}: ${metric} grows ${(trend.slopeBytesPerHour / MiB).toFixed(1)} ± ${(trend.slopeMarginBytesPerHour / MiB).toFixed(1)} MiB/h (median ${(trend.medianBytes / MiB).toFixed(1)} MiB)`,
         );
     }
     const loop = own.map((p) => p.eventLoopP99Ms);
@@ -187,6 +227,11 @@ export function judge(
   if (latency.isDrift)
     failures.push(`gateway p99 drifted ${latency.firstP99.toFixed(1)} → ${latency.lastP99.toFixed(1)} ms`);
   if (measured.length < 2 * LATENCY_EDGE_WINDOWS) failures.push('too few windows after warm-up to judge');
+  const trendMinutes = (durationSeconds - warmup) / 60;
+  if (trendMinutes < MIN_TREND_MINUTES)
+    failures.push(
+      `too short to judge memory trends: ${trendMinutes.toFixed(1)} min after warm-up, ${MIN_TREND_MINUTES} needed`,
+    );
 
   const errors: Record<string, number> = {};
   for (const w of windows)

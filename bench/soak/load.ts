@@ -67,7 +67,6 @@ export class PacedLoad {
   private byStatus: Record<string, number> = {};
   private instance: AutocannonInstance | null = null;
   private done: Promise<AutocannonResult> | null = null;
-  readonly totals: Record<string, number> = {};
 
   constructor(
     private readonly url: string,
@@ -103,7 +102,6 @@ export class PacedLoad {
 
   private count(outcome: string): void {
     this.byStatus[outcome] = (this.byStatus[outcome] ?? 0) + 1;
-    this.totals[outcome] = (this.totals[outcome] ?? 0) + 1;
   }
 
   takeWindow(): LoadWindow {

@@ -97,6 +97,8 @@ async function soak(minutes: number, hub: SoakHub): Promise<SoakReport> {
     const perWindow = WINDOW_SECONDS / SAMPLE_SECONDS;
     for (let tick = 1; tick * SAMPLE_SECONDS <= seconds && !interrupted; tick++) {
       await sleep(t0 + tick * SAMPLE_SECONDS * 1000 - performance.now());
+      // Ctrl-C reaches the services too: what they answer from now on is their shutdown.
+      if (interrupted) break;
       const t = (performance.now() - t0) / 1000;
       const sample = await sampler.sample(t);
       samples.push(sample);
@@ -134,7 +136,8 @@ async function soak(minutes: number, hub: SoakHub): Promise<SoakReport> {
       ),
     };
     const ranSeconds = windows.at(-1)?.t ?? 0;
-    const requests = Object.values(load.totals).reduce((a, b) => a + b, 0);
+    // Over the windows, so a run stopped early is not credited with requests after its last one.
+    const requests = windows.reduce((n, w) => n + w.requests, 0);
     const queueDepths = samples.flatMap((s) => Object.values(s.services).map((p) => p?.queueDepth ?? 0));
     return {
       startedAt,

@@ -188,9 +188,16 @@ export class DemoHub {
     this.demo = JSON.parse(readFileSync(join(this.options.state, 'demo.json'), 'utf8')) as DemoCredentials;
   }
 
-  /** SIGTERM to every service (reverse start order), then Redis. Safe to call twice. */
-  async stop(): Promise<void> {
-    for (const p of this.services.reverse()) await p.kill('SIGTERM').catch(() => {});
+  /**
+   * SIGTERM to every service (reverse start order), SIGKILL to one still running after
+   * `graceMs` — as a supervisor would: a broker worker whose Redis is already gone (Ctrl-C
+   * reaches redis-server too) waits in its close for a reconnect — then Redis. Safe to call twice.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    for (const p of this.services.reverse()) {
+      const stopped = p.kill('SIGTERM').then(() => true);
+      if (!(await Promise.race([stopped, sleep(graceMs).then(() => false)]))) await p.kill('SIGKILL');
+    }
     await this.redis.kill();
   }
 }

@@ -11,12 +11,16 @@
  *    publishes, the consumer asks for access and the data owner consents — so the demo goes
  *    through the same approval gates as everything else.
  * 5. .spl/demo.json (0600) for people and scripts; secrets are never printed.
+ *
+ * SPL_DEMO_HUB_FILE loads another hub file instead of demo/hub.yaml (the soak's, with a plan
+ * that does not throttle it). demo/hub.yaml names the demo upstream at 127.0.0.1:8090; with
+ * SPL_DEMO_UPSTREAM_PORT set to another port, the file applied is a copy pointing there.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 // SPL_STATE_DIR moves .spl elsewhere (the quick-start test runs beside a live hub).
@@ -28,7 +32,10 @@ const issuedFile = join(splDir, 'issued-credentials.json');
 const webhookSecretFile = join(splDir, 'webhook-secret');
 const host = process.env.SPL_HOST ?? '127.0.0.1';
 const registryPort = Number(process.env.SPL_REGISTRY_PORT ?? 8081);
+/** Where demo/hub.yaml says the demo upstream and the demo webhook receiver are. */
+const HUB_FILE_UPSTREAM = 'http://127.0.0.1:8090';
 const upstreamPort = Number(process.env.SPL_DEMO_UPSTREAM_PORT ?? 8090);
+const sourceHubFile = resolve(root, process.env.SPL_DEMO_HUB_FILE ?? 'demo/hub.yaml');
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const gatewayPort = Number(process.env.SPL_GATEWAY_PORT ?? 8080);
 const brokerPort = Number(process.env.SPL_BROKER_PORT ?? 8082);
@@ -154,10 +161,29 @@ async function ensureRedis(): Promise<void> {
   await waitFor('redis-server', () => portAnswers(port, url.hostname), 15_000);
 }
 
+/**
+ * The hub file to apply: the source itself, or — when the demo upstream is on another port —
+ * a copy in the state folder with its upstream and push URLs moved there and its `openapiFile`
+ * paths made absolute (they are relative to the file's folder).
+ */
+function hubFileToApply(): string {
+  const target = `http://${host}:${upstreamPort}`;
+  if (target === HUB_FILE_UPSTREAM) return sourceHubFile;
+  const text = readFileSync(sourceHubFile, 'utf8')
+    .replaceAll(HUB_FILE_UPSTREAM, target)
+    .replace(/(openapiFile|schemaFile): *(\S+)/g, (line, key: string, path: string) =>
+      isAbsolute(path) ? line : `${key}: ${resolve(dirname(sourceHubFile), path)}`,
+    );
+  const copy = join(splDir, 'hub.yaml');
+  writeFileSync(copy, text);
+  return copy;
+}
+
 function applyAs(
   who: string,
   credentials: { clientId: string; clientSecret: string },
   secrets: DemoSecrets,
+  hubFile: string,
 ): string {
   const result = spawnSync(
     process.execPath,
@@ -166,7 +192,7 @@ function applyAs(
       'packages/cli/src/bin.ts',
       'apply',
       '-f',
-      'demo/hub.yaml',
+      hubFile,
       '--credentials-out',
       issuedFile,
     ],
@@ -188,7 +214,7 @@ function applyAs(
     },
   );
   if (result.status !== 0) {
-    say(`✗ applying demo/hub.yaml as ${who} failed:\n${result.stderr}${result.stdout}`);
+    say(`✗ applying ${hubFile} as ${who} failed:\n${result.stderr}${result.stdout}`);
     stopAll(1);
   }
   keepWebhookSecret();
@@ -309,9 +335,10 @@ async function main(): Promise<void> {
     ['the Dinkes application owner', secrets.people.consumer!],
     ['the Disdukcapil publisher (consent)', secrets.people.publisher!],
   ];
-  say('· loading demo/hub.yaml through the approval gates');
+  const hubFile = hubFileToApply();
+  say(`· loading ${relative(root, hubFile)} through the approval gates`);
   for (const [who, credentials] of passes) {
-    const report = applyAs(who, credentials, secrets);
+    const report = applyAs(who, credentials, secrets, hubFile);
     const changed = report
       .split('\n')
       .filter((l) => /created|updated|transitioned|requested|approved/.test(l)).length;

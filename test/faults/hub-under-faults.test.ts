@@ -1,21 +1,21 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OwnRedis } from '../../services/broker/test/helpers/own-redis.js';
+import type { OwnRedis } from '../../services/broker/test/helpers/own-redis.js';
 import { OwnPostgres } from '../../services/registry/test/helpers/own-postgres.js';
-import { freePort, HubProcess, isPortFree, root, sleep, waitUntil } from './helpers/hub-processes.js';
-import { type ProbeAnswer, RegistryProbe } from './helpers/registry-probe.js';
-import { StandIn } from './helpers/stand-in.js';
-import { clientToken, EventStream, GatewayTraffic, type Sample } from './helpers/traffic.js';
+import { DemoHub } from '../support/demo-hub.js';
+import { freePort, type HubProcess, isPortFree, sleep, waitUntil } from '../support/hub-processes.js';
+import { type ProbeAnswer, RegistryProbe } from '../support/registry-probe.js';
+import { StandIn } from '../support/stand-in.js';
+import { clientToken, EventStream, GatewayTraffic, type Sample } from '../support/traffic.js';
 
 /**
  * The whole hub as real processes under steady traffic while faults are injected one after
- * another (issue 6 §1). `scripts/start.ts` loads the demo through its approval gates on free
- * ports, a Redis, a PostgreSQL and a state folder of the suite's own; then every service is
- * started again here as its own process so each can be SIGKILLed and restarted alone.
+ * another (issue 6 §1). The hub runs as test/support/demo-hub.ts starts it: `scripts/start.ts`
+ * loads the demo through its approval gates on free ports, a Redis, a PostgreSQL and a state
+ * folder of the suite's own; then every service is started again as its own process so each
+ * can be SIGKILLed and restarted alone.
  *
  *   paced client ──► gateway ──► stand-in :8090 (/status)          registry ──► PostgreSQL
  *   publisher ─────► broker API ──► Redis (AOF, fsync always) ──► worker ──► stand-in :8090 (/webhooks)
@@ -97,14 +97,10 @@ function isAllowedRegistryAnswer(a: ProbeAnswer): boolean {
 describe('the hub under faults', () => {
   const state = mkdtempSync(join(tmpdir(), 'spl-faults-'));
   const logs = join(state, 'logs');
-  const redisDir = join(state, 'redis');
   // As root the suite's PostgreSQL runs as `postgres`, which must reach its folder in here.
   chmodSync(state, 0o711);
-  mkdirSync(logs, { recursive: true });
-  mkdirSync(redisDir, { recursive: true });
-  const host = '127.0.0.1';
-  const prefix = `faults-${randomBytes(4).toString('hex')}`;
   const rows: Row[] = [];
+  let hub: DemoHub;
   let redis: OwnRedis;
   let postgres: OwnPostgres;
   let standIn: StandIn;
@@ -114,166 +110,32 @@ describe('the hub under faults', () => {
   let brokerWorker: HubProcess;
   let traffic: GatewayTraffic;
   let events: EventStream;
-  let registryUrl: string;
-  let operator: { clientId: string; clientSecret: string };
   /** The running phase's registry probe, stopped by afterAll if the phase failed before stopping it. */
   let probe: RegistryProbe | null = null;
 
   beforeAll(async () => {
-    const [registryPort, gatewayPort, brokerPort, workerPort, redisPort, postgresPort] = await Promise.all([
-      freePort(),
-      freePort(),
-      freePort(),
-      freePort(),
-      freePort(),
-      freePort(),
-    ]);
     await waitUntil(`port ${UPSTREAM_PORT} free`, () => isPortFree(UPSTREAM_PORT), 120_000);
-    // A Redis of the suite's own (AOF fsynced before each answer, noeviction), killable.
-    redis = new OwnRedis();
-    redis.port = redisPort;
-    redis.dir = redisDir;
-    await redis.start();
     // A PostgreSQL of the suite's own (not the shared one on 5432), stoppable.
     postgres = new OwnPostgres();
-    postgres.port = postgresPort;
+    postgres.port = await freePort();
     postgres.dir = join(state, 'postgres');
     await postgres.start();
-    const common = {
-      REDIS_URL: redis.url,
-      DATABASE_URL: postgres.url,
-      SPL_REDIS_PREFIX: prefix,
-      SPL_LOG_LEVEL: 'warn',
-      SPL_STATE_DIR: state,
-      SPL_REGISTRY_PORT: String(registryPort),
-      SPL_DEMO_UPSTREAM_PORT: String(UPSTREAM_PORT),
-      SPL_GATEWAY_PORT: String(gatewayPort),
-      SPL_BROKER_PORT: String(brokerPort),
-      SPL_BROKER_WORKER_PORT: String(workerPort),
-    };
-
-    // 1. The demo, loaded the way `pnpm start` does it, then stopped.
-    const hub: ChildProcess = spawn(
-      process.execPath,
-      [join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts'],
-      {
-        cwd: root,
-        env: { ...process.env, ...common },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-      },
-    );
-    let output = '';
-    hub.stdout!.on('data', (c) => {
-      output += c;
-    });
-    hub.stderr!.on('data', (c) => {
-      output += c;
-    });
-    const until = Date.now() + 150_000;
-    while (!output.includes('SPL is running') && Date.now() < until) {
-      if (hub.exitCode !== null) throw new Error(`scripts/start.ts exited:\n${output}`);
-      await sleep(250);
-    }
-    if (!output.includes('SPL is running')) throw new Error(`scripts/start.ts did not finish:\n${output}`);
-    const exited = new Promise((ok) => hub.once('exit', ok));
-    process.kill(-hub.pid!, 'SIGTERM');
-    await exited;
-    const demo = JSON.parse(readFileSync(join(state, 'demo.json'), 'utf8')) as {
-      operator: { clientId: string; clientSecret: string };
-      consumer: { clientId: string; clientSecret: string };
-      publisher: { clientId: string; clientSecret: string };
-      gateway: { clientId: string; clientSecret: string };
-      broker: { clientId: string; clientSecret: string };
-    };
-
-    // 2. The stand-in takes the demo upstream's port once the demo upstream has let it go.
-    standIn = new StandIn(UPSTREAM_PORT);
-    for (let i = 0; ; i++) {
-      try {
-        await standIn.listen();
-        break;
-      } catch (err) {
-        if (i > 100) throw err;
-        await sleep(100);
-      }
-    }
-
-    // 3. Each service as its own process, with the environment scripts/start.ts gives it.
-    registryUrl = `http://${host}:${registryPort}`;
-    operator = demo.operator;
-    const gatewayUrl = `http://${host}:${gatewayPort}`;
-    const brokerUrl = `http://${host}:${brokerPort}`;
-    const data = join(state, 'data');
-    const base = {
-      REDIS_URL: redis.url,
-      SPL_REDIS_PREFIX: prefix,
-      SPL_LOG_LEVEL: 'warn',
-      SPL_EGRESS_ALLOW: host,
-    };
-    registry = HubProcess.tsx(
-      'registry',
-      'services/registry/src/server.ts',
-      {
-        ...base,
-        DATABASE_URL: postgres.url,
-        SPL_REGISTRY_PORT: String(registryPort),
-        SPL_DATA_DIR: data,
-        SPL_BOOTSTRAP_CLIENT_ID: demo.operator.clientId,
-        SPL_BOOTSTRAP_CLIENT_SECRET: demo.operator.clientSecret,
-        SPL_DEMO_FILE: join(state, 'demo.json'),
-        SPL_PUBLIC_URL: gatewayUrl,
-      },
-      `${registryUrl}/readyz`,
-      logs,
-    );
-    gateway = HubProcess.tsx(
-      'gateway',
-      'services/gateway/src/server.ts',
-      {
-        ...base,
-        SPL_GATEWAY_PORT: String(gatewayPort),
-        SPL_REGISTRY_URL: registryUrl,
-        SPL_PUBLIC_URL: gatewayUrl,
-        SPL_GATEWAY_CLIENT_ID: demo.gateway.clientId,
-        SPL_GATEWAY_CLIENT_SECRET: demo.gateway.clientSecret,
-        SPL_DATA_DIR: data,
-        // A circuit opened by the upstream faults stays open 30 s by default; 5 s keeps the
-        // phases short. Recovery after an upstream fault is this plus one probe.
-        SPL_CIRCUIT_OPEN_SECONDS: String(CIRCUIT_OPEN_SECONDS),
-      },
-      `${gatewayUrl}/readyz`,
-      logs,
-    );
-    const brokerEnv = {
-      ...base,
-      SPL_BROKER_PORT: String(brokerPort),
-      SPL_BROKER_WORKER_PORT: String(workerPort),
-      SPL_REGISTRY_URL: registryUrl,
-      SPL_PUBLIC_URL: gatewayUrl,
-      SPL_BROKER_CLIENT_ID: demo.broker.clientId,
-      SPL_BROKER_CLIENT_SECRET: demo.broker.clientSecret,
-      SPL_DATA_DIR: data,
+    hub = new DemoHub({
+      state,
+      databaseUrl: postgres.url,
+      upstreamPort: UPSTREAM_PORT,
+      // A circuit opened by the upstream faults stays open 30 s by default; 5 s keeps the
+      // phases short. Recovery after an upstream fault is this plus one probe.
+      gatewayEnv: { SPL_CIRCUIT_OPEN_SECONDS: String(CIRCUIT_OPEN_SECONDS) },
       // The flapping subscriber's retries within a phase, not the production 10 s first backoff.
-      SPL_BROKER_RETRY_BASE_MS: '500',
-      SPL_BROKER_RETRY_MAX_MS: '2000',
-    };
-    brokerApi = HubProcess.tsx(
-      'broker-api',
-      'services/broker/src/server.ts',
-      brokerEnv,
-      `${brokerUrl}/readyz`,
-      logs,
-    );
-    brokerWorker = HubProcess.tsx(
-      'broker-worker',
-      'services/broker/src/worker.ts',
-      brokerEnv,
-      `http://${host}:${workerPort}/readyz`,
-      logs,
-    );
-    await registry.start();
-    await Promise.all([gateway.start(), brokerApi.start(), brokerWorker.start()]);
+      brokerEnv: { SPL_BROKER_RETRY_BASE_MS: '500', SPL_BROKER_RETRY_MAX_MS: '2000' },
+    });
+    // The stand-in takes the demo upstream's port once the demo upstream has let it go.
+    standIn = new StandIn(UPSTREAM_PORT);
+    await hub.start();
+    await standIn.listenWhenFree();
+    ({ redis, registry, gateway, brokerApi, brokerWorker } = hub);
+    const { demo, gatewayUrl, brokerUrl } = hub;
     process.stdout.write(`fault suite: state and service logs in ${state}\n`);
 
     const consumerToken = await clientToken(
@@ -308,9 +170,8 @@ describe('the hub under faults', () => {
       await probe?.stop();
       await traffic?.stop();
       await events?.stop();
-      for (const p of [brokerWorker, brokerApi, gateway, registry]) await p?.kill('SIGTERM');
+      await hub?.stop();
       await standIn?.refuse();
-      await redis?.kill();
     } finally {
       // Whatever failed above, the suite's PostgreSQL does not outlive it.
       await postgres?.remove();
@@ -324,7 +185,7 @@ describe('the hub under faults', () => {
     const ackedBefore = events.acked.length;
     const refusalsBefore = standIn.webhookRefusals;
     await sleep(1000);
-    probe = phase.probeRegistry ? new RegistryProbe(registryUrl, operator) : null;
+    probe = phase.probeRegistry ? new RegistryProbe(hub.registryUrl, hub.demo.operator) : null;
     await probe?.start();
     await phase.inject();
     await sleep(phase.faultMs);

@@ -1,9 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { sleep } from './hub-processes.js';
 
 /**
- * What answers at the demo upstream's address (127.0.0.1:8090, fixed in demo/hub.yaml) while
- * the suite runs: the demo API's `/status` and the demo subscription's webhook receiver, in
- * one process of the test's own so faults can be switched on and every delivery counted.
+ * What answers at the demo upstream's address (127.0.0.1:8090 in demo/hub.yaml, or the port
+ * scripts/start.ts was given) while a suite runs: the demo API's `/status` and the demo
+ * subscription's webhook receiver, in a process of the suite's own so faults can be switched
+ * on and every delivery counted.
  *
  *   normal  — `/status` answers 200 at once; webhooks 204
  *   hang    — `/status` never answers (the gateway's timeout must)
@@ -33,6 +35,19 @@ export class StandIn {
       server.listen(this.port, '127.0.0.1', () => ok());
     });
     this.server = server;
+  }
+
+  /** Listens as soon as the port is free (the demo upstream scripts/start.ts ran may still hold it). */
+  async listenWhenFree(timeoutMs = 10_000): Promise<void> {
+    const until = performance.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await this.listen();
+      } catch (err) {
+        if (performance.now() > until) throw err;
+        await sleep(100);
+      }
+    }
   }
 
   /** Stop accepting and cut every open connection: the next connect is refused. */

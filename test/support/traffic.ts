@@ -82,9 +82,10 @@ export class EventStream {
   private running = false;
   private loop: Promise<void> | null = null;
 
+  /** `token` may be a function, for a run longer than a token's lifetime (it is called per attempt). */
   constructor(
     private readonly url: string,
-    private readonly token: string,
+    private readonly token: string | (() => string),
     private readonly intervalMs: number,
   ) {}
 
@@ -119,7 +120,7 @@ export class EventStream {
       const res = await fetch(this.url, {
         method: 'POST',
         headers: {
-          authorization: `Bearer ${this.token}`,
+          authorization: `Bearer ${typeof this.token === 'string' ? this.token : this.token()}`,
           'content-type': 'application/json',
           'ce-specversion': '1.0',
           'ce-id': id,

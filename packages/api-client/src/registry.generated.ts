@@ -3170,6 +3170,13 @@ export interface paths {
                             /** @enum {unknown} */
                             kind: "credentials" | "federated";
                             clientIds: string[];
+                            secrets: {
+                                clientId: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** @description when the secret stops working: its maximum age (SPL_SECRET_MAX_AGE_DAYS) or the end of a rotation overlap; null: never */
+                                expiresAt: string | null;
+                            }[];
                             federated?: {
                                 /** @description lowercase letters, digits and hyphens; healthz, readyz, metrics, docs, oauth2 and v1 are reserved */
                                 issuer: string;
@@ -3338,6 +3345,13 @@ export interface paths {
                             /** @enum {unknown} */
                             kind: "credentials" | "federated";
                             clientIds: string[];
+                            secrets: {
+                                clientId: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** @description when the secret stops working: its maximum age (SPL_SECRET_MAX_AGE_DAYS) or the end of a rotation overlap; null: never */
+                                expiresAt: string | null;
+                            }[];
                             federated?: {
                                 /** @description lowercase letters, digits and hyphens; healthz, readyz, metrics, docs, oauth2 and v1 are reserved */
                                 issuer: string;
@@ -3505,6 +3519,8 @@ export interface paths {
                             clientSecret: string;
                             /** Format: date-time */
                             previousExpireAt: string;
+                            /** @description when the new secret stops working (SPL_SECRET_MAX_AGE_DAYS); null: never */
+                            expiresAt: string | null;
                         };
                     };
                 };
@@ -5681,6 +5697,13 @@ export interface paths {
                                 roles: ("operator" | "publisher" | "reviewer" | "consumer" | "auditor" | "dataplane")[];
                                 disabled: boolean;
                                 clientIds: string[];
+                                secrets: {
+                                    clientId: string;
+                                    /** Format: date-time */
+                                    createdAt: string;
+                                    /** @description when the secret stops working: its maximum age (SPL_SECRET_MAX_AGE_DAYS) or the end of a rotation overlap; null: never */
+                                    expiresAt: string | null;
+                                }[];
                                 /** Format: date-time */
                                 createdAt: string;
                             };
@@ -5845,6 +5868,8 @@ export interface paths {
                             clientSecret: string;
                             /** Format: date-time */
                             previousExpireAt: string;
+                            /** @description when the new secret stops working (SPL_SECRET_MAX_AGE_DAYS); null: never */
+                            expiresAt: string | null;
                         };
                     };
                 };
@@ -6914,6 +6939,13 @@ export interface paths {
                             /** @enum {unknown} */
                             kind: "credentials" | "federated";
                             clientIds: string[];
+                            secrets: {
+                                clientId: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** @description when the secret stops working: its maximum age (SPL_SECRET_MAX_AGE_DAYS) or the end of a rotation overlap; null: never */
+                                expiresAt: string | null;
+                            }[];
                             federated?: {
                                 /** @description lowercase letters, digits and hyphens; healthz, readyz, metrics, docs, oauth2 and v1 are reserved */
                                 issuer: string;
@@ -7084,6 +7116,13 @@ export interface paths {
                                 /** @enum {unknown} */
                                 kind: "credentials" | "federated";
                                 clientIds: string[];
+                                secrets: {
+                                    clientId: string;
+                                    /** Format: date-time */
+                                    createdAt: string;
+                                    /** @description when the secret stops working: its maximum age (SPL_SECRET_MAX_AGE_DAYS) or the end of a rotation overlap; null: never */
+                                    expiresAt: string | null;
+                                }[];
                                 federated?: {
                                     /** @description lowercase letters, digits and hyphens; healthz, readyz, metrics, docs, oauth2 and v1 are reserved */
                                     issuer: string;
@@ -13545,6 +13584,13 @@ export interface paths {
                             roles: ("operator" | "publisher" | "reviewer" | "consumer" | "auditor" | "dataplane")[];
                             disabled: boolean;
                             clientIds: string[];
+                            secrets: {
+                                clientId: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** @description when the secret stops working: its maximum age (SPL_SECRET_MAX_AGE_DAYS) or the end of a rotation overlap; null: never */
+                                expiresAt: string | null;
+                            }[];
                             /** Format: date-time */
                             createdAt: string;
                         }[];
@@ -13702,6 +13748,13 @@ export interface paths {
                                 roles: ("operator" | "publisher" | "reviewer" | "consumer" | "auditor" | "dataplane")[];
                                 disabled: boolean;
                                 clientIds: string[];
+                                secrets: {
+                                    clientId: string;
+                                    /** Format: date-time */
+                                    createdAt: string;
+                                    /** @description when the secret stops working: its maximum age (SPL_SECRET_MAX_AGE_DAYS) or the end of a rotation overlap; null: never */
+                                    expiresAt: string | null;
+                                }[];
                                 /** Format: date-time */
                                 createdAt: string;
                             };

@@ -5,9 +5,10 @@ import { problemPlugin, problemType, sendProblem } from '@spl/problem';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { createMutator } from './audit/mutations.js';
 import { SYSTEM_ACTOR } from './auth/principal.js';
-import { bootstrapStore } from './bootstrap.js';
+import { applySecretMaxAgeAtStart, bootstrapStore } from './bootstrap.js';
 import { errors } from './errors.js';
 import { createClientLockout } from './oauth/client-lockout.js';
+import { registerSecretExpiryMetrics } from './oauth/secret-expiry-metrics.js';
 import { createKeyRing } from './oauth/signing-keys.js';
 import { accessControlPlugin } from './plugins/access-control.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
@@ -115,6 +116,7 @@ export async function buildApp(
     },
     metrics,
   );
+  registerSecretExpiryMetrics({ db, clock, metrics });
   const ctx: RegistryContext = {
     config,
     db,
@@ -130,6 +132,7 @@ export async function buildApp(
 
   await keyRing.ensureActiveKey(SYSTEM_ACTOR);
   const bootstrapCredentials = await bootstrapStore(ctx);
+  await applySecretMaxAgeAtStart(ctx);
 
   const app = Fastify({
     logger:

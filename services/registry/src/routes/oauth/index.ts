@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { Role } from '../../auth/principal.js';
 import { ROLE_NAMES } from '../../config.js';
-import { authenticateClient } from '../../oauth/clients.js';
+import { authenticateClient, hasWorkingSecret } from '../../oauth/clients.js';
 import type { RegistryContext } from '../../registry-context.js';
 
 /** RFC 6749 §5.2 errors: the one place the hub does not answer problem+json. */
@@ -186,8 +186,13 @@ export async function oauthRoutes(app: FastifyInstance, ctx: RegistryContext): P
         }
         const principal = await authenticateClient(ctx.db, clientId, clientSecret, ctx.clock());
         if (!principal) {
+          // An expired secret (SPL_SECRET_MAX_AGE_DAYS) is answered as any failure and counted
+          // towards the lockout; only the log says which, for the operator the person calls.
           const delayMs = await ctx.lockout.recordFailure(clientId);
-          request.log.warn({ clientId, delayMs }, 'client authentication failed');
+          const reason = (await hasWorkingSecret(ctx.db, clientId, ctx.clock()))
+            ? 'wrong secret, unknown or disabled client'
+            : 'no working secret (expired, or unknown client)';
+          request.log.warn({ clientId, delayMs, reason }, 'client authentication failed');
           if (delayMs) await sleep(delayMs);
           throw new OAuthError('invalid_client', 'client authentication failed');
         }

@@ -53,7 +53,7 @@ export async function userRoutes(fastify: FastifyInstance, ctx: RegistryContext)
     },
     async (request, reply) => {
       const out = await ctx.mutate(actorOf(principalOf(request)), (tx, audit) =>
-        createUser(tx, audit, request.body, ctx.clock()),
+        createUser(tx, audit, request.body, ctx.clock(), ctx.config.SPL_SECRET_MAX_AGE_DAYS),
       );
       return reply.code(201).header('Cache-Control', 'no-store').send(out);
     },

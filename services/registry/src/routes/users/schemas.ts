@@ -23,6 +23,16 @@ export const UserInput = Type.Object(
 );
 export type UserInput = Static<typeof UserInput>;
 
+/** One secret of a client: when it was issued and when it stops working; never the secret or its hash. */
+export const ClientSecretInfo = Type.Object({
+  clientId: Type.String(),
+  createdAt: Timestamp,
+  expiresAt: Type.Union([Timestamp, Type.Null()], {
+    description:
+      'when the secret stops working: its maximum age (SPL_SECRET_MAX_AGE_DAYS) or the end of a rotation overlap; null: never',
+  }),
+});
+
 export const User = Type.Object({
   id: Type.String(),
   username: Type.String(),
@@ -32,6 +42,8 @@ export const User = Type.Object({
   roles: Type.Array(RoleName),
   disabled: Type.Boolean(),
   clientIds: Type.Array(Type.String()),
+  /** The personal client's secrets that work now. */
+  secrets: Type.Array(ClientSecretInfo),
   createdAt: Timestamp,
 });
 export type User = Static<typeof User>;

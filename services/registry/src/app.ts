@@ -8,6 +8,7 @@ import { SYSTEM_ACTOR } from './auth/principal.js';
 import { applySecretMaxAgeAtStart, bootstrapStore } from './bootstrap.js';
 import { errors } from './errors.js';
 import { createClientLockout } from './oauth/client-lockout.js';
+import { createPersonSessions } from './oauth/person-sessions.js';
 import { registerSecretExpiryMetrics } from './oauth/secret-expiry-metrics.js';
 import { createKeyRing } from './oauth/signing-keys.js';
 import { accessControlPlugin } from './plugins/access-control.js';
@@ -117,6 +118,7 @@ export async function buildApp(
     metrics,
   );
   registerSecretExpiryMetrics({ db, clock, metrics });
+  const sessions = createPersonSessions(db);
   const ctx: RegistryContext = {
     config,
     db,
@@ -127,6 +129,7 @@ export async function buildApp(
     mutate,
     keyRing,
     lockout,
+    sessions,
     snapshots,
   };
 
@@ -183,7 +186,7 @@ export async function buildApp(
   app.removeContentTypeParser('text/plain');
   await app.register(securityHeadersPlugin);
   await app.register(problemPlugin);
-  await app.register(accessControlPlugin, { keyRing });
+  await app.register(accessControlPlugin, { keyRing, sessions });
   await app.register(openapiDocsPlugin, {
     title: 'SPL registry',
     description:

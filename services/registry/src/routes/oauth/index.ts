@@ -213,7 +213,7 @@ export async function oauthRoutes(app: FastifyInstance, ctx: RegistryContext): P
           roles = requested;
           scope = requested.join(' ');
         }
-        const { token } = await signAccessToken(await ctx.keyRing.activeKey(), {
+        const { token, claims } = await signAccessToken(await ctx.keyRing.activeKey(), {
           issuer,
           audience: config.SPL_TOKEN_AUDIENCE,
           clientId,
@@ -224,6 +224,8 @@ export async function oauthRoutes(app: FastifyInstance, ctx: RegistryContext): P
           lifetimeSeconds: config.SPL_TOKEN_LIFETIME_SECONDS,
           now: ctx.clock().getTime(),
         });
+        // One session per person (BKS 59(5)): this token ends the person's older ones.
+        if (principal.userId) await ctx.sessions.begin(clientId, claims.jti);
         reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
         return {
           access_token: token,

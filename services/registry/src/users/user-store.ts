@@ -22,6 +22,7 @@ export interface DbUserRow {
   roles: User['roles'];
   disabled: boolean;
   created_at: Date;
+  erased_at: Date | null;
 }
 
 const USER_SELECT = `
@@ -44,6 +45,7 @@ function userOfRow(row: UserRowWithOrg): User {
     clientIds: row.client_ids,
     secrets: secretsOfJson(row.secrets),
     createdAt: new Date(row.created_at).toISOString(),
+    ...(row.erased_at ? { erasedAt: new Date(row.erased_at).toISOString() } : {}),
   };
 }
 

@@ -3182,6 +3182,13 @@ export interface paths {
                             /** @enum {unknown} */
                             kind: "credentials" | "federated";
                             clientIds: string[];
+                            secrets: {
+                                clientId: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** @description when the secret stops working: its maximum age (SPL_SECRET_MAX_AGE_DAYS) or the end of a rotation overlap; null: never */
+                                expiresAt: string | null;
+                            }[];
                             federated?: {
                                 /** @description lowercase letters, digits and hyphens; healthz, readyz, metrics, docs, oauth2 and v1 are reserved */
                                 issuer: string;
@@ -3350,6 +3357,13 @@ export interface paths {
                             /** @enum {unknown} */
                             kind: "credentials" | "federated";
                             clientIds: string[];
+                            secrets: {
+                                clientId: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** @description when the secret stops working: its maximum age (SPL_SECRET_MAX_AGE_DAYS) or the end of a rotation overlap; null: never */
+                                expiresAt: string | null;
+                            }[];
                             federated?: {
                                 /** @description lowercase letters, digits and hyphens; healthz, readyz, metrics, docs, oauth2 and v1 are reserved */
                                 issuer: string;
@@ -3517,6 +3531,8 @@ export interface paths {
                             clientSecret: string;
                             /** Format: date-time */
                             previousExpireAt: string;
+                            /** @description when the new secret stops working (SPL_SECRET_MAX_AGE_DAYS); null: never */
+                            expiresAt: string | null;
                         };
                     };
                 };
@@ -5693,9 +5709,225 @@ export interface paths {
                                 roles: ("operator" | "publisher" | "reviewer" | "consumer" | "auditor" | "dataplane")[];
                                 disabled: boolean;
                                 clientIds: string[];
+                                secrets: {
+                                    clientId: string;
+                                    /** Format: date-time */
+                                    createdAt: string;
+                                    /** @description when the secret stops working: its maximum age (SPL_SECRET_MAX_AGE_DAYS) or the end of a rotation overlap; null: never */
+                                    expiresAt: string | null;
+                                }[];
                                 /** Format: date-time */
                                 createdAt: string;
+                                /** Format: date-time */
+                                erasedAt?: string;
                             };
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Everything the hub stores about the calling person, as JSON (BKS 59(10)) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            exportedAt: string;
+                            person: {
+                                id: string;
+                                username: string;
+                                name: string;
+                                email?: string;
+                                org: string;
+                                roles: ("operator" | "publisher" | "reviewer" | "consumer" | "auditor" | "dataplane")[];
+                                disabled: boolean;
+                                clientIds: string[];
+                                secrets: {
+                                    clientId: string;
+                                    /** Format: date-time */
+                                    createdAt: string;
+                                    /** @description when the secret stops working: its maximum age (SPL_SECRET_MAX_AGE_DAYS) or the end of a rotation overlap; null: never */
+                                    expiresAt: string | null;
+                                }[];
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** Format: date-time */
+                                erasedAt?: string;
+                            };
+                            organisation: {
+                                slug: string;
+                                name: string;
+                                kind: string;
+                            };
+                            clients: {
+                                clientId: string;
+                                kind: string;
+                                roles: ("operator" | "publisher" | "reviewer" | "consumer" | "auditor" | "dataplane")[];
+                                disabled: boolean;
+                                /** Format: date-time */
+                                createdAt: string;
+                            }[];
+                            secrets: {
+                                clientId: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** @description when the secret stops working: its maximum age (SPL_SECRET_MAX_AGE_DAYS) or the end of a rotation overlap; null: never */
+                                expiresAt: string | null;
+                            }[];
+                            audit: {
+                                seq: number;
+                                /** Format: date-time */
+                                at: string;
+                                actor: {
+                                    clientId: string;
+                                    org: string;
+                                    roles: string[];
+                                    userId?: string;
+                                };
+                                action: string;
+                                entityType: string;
+                                entityId: string;
+                                before: unknown;
+                                after: unknown;
+                                hash: string;
+                            }[];
                         };
                     };
                 };
@@ -5857,6 +6089,8 @@ export interface paths {
                             clientSecret: string;
                             /** Format: date-time */
                             previousExpireAt: string;
+                            /** @description when the new secret stops working (SPL_SECRET_MAX_AGE_DAYS); null: never */
+                            expiresAt: string | null;
                         };
                     };
                 };
@@ -6926,6 +7160,13 @@ export interface paths {
                             /** @enum {unknown} */
                             kind: "credentials" | "federated";
                             clientIds: string[];
+                            secrets: {
+                                clientId: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** @description when the secret stops working: its maximum age (SPL_SECRET_MAX_AGE_DAYS) or the end of a rotation overlap; null: never */
+                                expiresAt: string | null;
+                            }[];
                             federated?: {
                                 /** @description lowercase letters, digits and hyphens; healthz, readyz, metrics, docs, oauth2 and v1 are reserved */
                                 issuer: string;
@@ -7096,6 +7337,13 @@ export interface paths {
                                 /** @enum {unknown} */
                                 kind: "credentials" | "federated";
                                 clientIds: string[];
+                                secrets: {
+                                    clientId: string;
+                                    /** Format: date-time */
+                                    createdAt: string;
+                                    /** @description when the secret stops working: its maximum age (SPL_SECRET_MAX_AGE_DAYS) or the end of a rotation overlap; null: never */
+                                    expiresAt: string | null;
+                                }[];
                                 federated?: {
                                     /** @description lowercase letters, digits and hyphens; healthz, readyz, metrics, docs, oauth2 and v1 are reserved */
                                     issuer: string;
@@ -13557,8 +13805,17 @@ export interface paths {
                             roles: ("operator" | "publisher" | "reviewer" | "consumer" | "auditor" | "dataplane")[];
                             disabled: boolean;
                             clientIds: string[];
+                            secrets: {
+                                clientId: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** @description when the secret stops working: its maximum age (SPL_SECRET_MAX_AGE_DAYS) or the end of a rotation overlap; null: never */
+                                expiresAt: string | null;
+                            }[];
                             /** Format: date-time */
                             createdAt: string;
+                            /** Format: date-time */
+                            erasedAt?: string;
                         }[];
                     };
                 };
@@ -13714,14 +13971,191 @@ export interface paths {
                                 roles: ("operator" | "publisher" | "reviewer" | "consumer" | "auditor" | "dataplane")[];
                                 disabled: boolean;
                                 clientIds: string[];
+                                secrets: {
+                                    clientId: string;
+                                    /** Format: date-time */
+                                    createdAt: string;
+                                    /** @description when the secret stops working: its maximum age (SPL_SECRET_MAX_AGE_DAYS) or the end of a rotation overlap; null: never */
+                                    expiresAt: string | null;
+                                }[];
                                 /** Format: date-time */
                                 createdAt: string;
+                                /** Format: date-time */
+                                erasedAt?: string;
                             };
                             credentials: {
                                 clientId: string;
                                 /** @description shown only in this answer; store it now */
                                 clientSecret: string;
                             };
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem details */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            type: string;
+                            title: string;
+                            status: number;
+                            detail?: string;
+                            code: string;
+                            requestId?: string;
+                            errors?: {
+                                pointer: string;
+                                message: string;
+                            }[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/erasure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Erase a person on request: pseudonymise, disable, end their secrets and session (BKS 59(10)); 409 when already erased */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            username: string;
+                            name: string;
+                            email?: string;
+                            org: string;
+                            roles: ("operator" | "publisher" | "reviewer" | "consumer" | "auditor" | "dataplane")[];
+                            disabled: boolean;
+                            clientIds: string[];
+                            secrets: {
+                                clientId: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** @description when the secret stops working: its maximum age (SPL_SECRET_MAX_AGE_DAYS) or the end of a rotation overlap; null: never */
+                                expiresAt: string | null;
+                            }[];
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            erasedAt?: string;
                         };
                     };
                 };

@@ -5,9 +5,11 @@ import { problemPlugin, problemType, sendProblem } from '@spl/problem';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { createMutator } from './audit/mutations.js';
 import { SYSTEM_ACTOR } from './auth/principal.js';
-import { bootstrapStore } from './bootstrap.js';
+import { applySecretMaxAgeAtStart, bootstrapStore } from './bootstrap.js';
 import { errors } from './errors.js';
 import { createClientLockout } from './oauth/client-lockout.js';
+import { createPersonSessions } from './oauth/person-sessions.js';
+import { registerSecretExpiryMetrics } from './oauth/secret-expiry-metrics.js';
 import { createKeyRing } from './oauth/signing-keys.js';
 import { accessControlPlugin } from './plugins/access-control.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
@@ -115,6 +117,8 @@ export async function buildApp(
     },
     metrics,
   );
+  registerSecretExpiryMetrics({ db, clock, metrics });
+  const sessions = createPersonSessions(db);
   const ctx: RegistryContext = {
     config,
     db,
@@ -125,11 +129,13 @@ export async function buildApp(
     mutate,
     keyRing,
     lockout,
+    sessions,
     snapshots,
   };
 
   await keyRing.ensureActiveKey(SYSTEM_ACTOR);
   const bootstrapCredentials = await bootstrapStore(ctx);
+  await applySecretMaxAgeAtStart(ctx);
 
   const app = Fastify({
     logger:
@@ -180,7 +186,7 @@ export async function buildApp(
   app.removeContentTypeParser('text/plain');
   await app.register(securityHeadersPlugin);
   await app.register(problemPlugin);
-  await app.register(accessControlPlugin, { keyRing });
+  await app.register(accessControlPlugin, { keyRing, sessions });
   await app.register(openapiDocsPlugin, {
     title: 'SPL registry',
     description:

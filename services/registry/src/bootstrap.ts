@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SYSTEM_ACTOR } from './auth/principal.js';
-import { createClient, generateClientId } from './oauth/clients.js';
+import { applySecretMaxAge, createClient, generateClientId } from './oauth/clients.js';
 import { generateClientSecret } from './oauth/secret-hash.js';
 import type { RegistryContext } from './registry-context.js';
 
@@ -45,6 +45,8 @@ export async function bootstrapStore(
       orgId: org.id,
       roles: ['operator'],
       secret: ctx.config.SPL_BOOTSTRAP_CLIENT_SECRET ?? generateClientSecret(),
+      now: ctx.clock(),
+      secretMaxAgeDays: ctx.config.SPL_SECRET_MAX_AGE_DAYS,
     });
     await audit({
       action: 'client.create',
@@ -53,5 +55,28 @@ export async function bootstrapStore(
       after: { clientId, kind: 'bootstrap', org: HUB_ORG_SLUG, roles: ['operator'] },
     });
     return created;
+  });
+}
+
+/**
+ * At every start: secrets of people and applications that have no expiry get one
+ * SPL_SECRET_MAX_AGE_DAYS away (those issued before the rule, or while it was 0). Recorded
+ * in the audit trail when it touched any.
+ */
+export async function applySecretMaxAgeAtStart(
+  ctx: Pick<RegistryContext, 'mutate' | 'clock' | 'config'>,
+): Promise<number> {
+  const maxAgeDays = ctx.config.SPL_SECRET_MAX_AGE_DAYS;
+  if (maxAgeDays === 0) return 0;
+  return ctx.mutate(SYSTEM_ACTOR, async (tx, audit) => {
+    const count = await applySecretMaxAge(tx, ctx.clock(), maxAgeDays);
+    if (count > 0)
+      await audit({
+        action: 'client.secret.max-age',
+        entityType: 'client',
+        entityId: '*',
+        after: { secrets: count, maxAgeDays },
+      });
+    return count;
   });
 }

@@ -36,6 +36,11 @@ export const RegistryConfigSchema = Type.Object({
   SPL_AUTH_LOCKOUT_AFTER: Type.Integer({ minimum: 1, default: 10 }),
   /** Lockout duration and counting window, seconds. */
   SPL_AUTH_LOCKOUT_SECONDS: Type.Integer({ minimum: 1, default: 900 }),
+  /**
+   * Maximum age of a person's or an application's client secret, days (BKS 59(4)): a secret
+   * stops working this long after it was issued; rotation issues a fresh one. 0: never.
+   */
+  SPL_SECRET_MAX_AGE_DAYS: Type.Integer({ minimum: 0, maximum: 3650, default: 90 }),
   /** The broker's public base URL, named in the AsyncAPI catalog; default SPL_HOST with port 8082. */
   SPL_BROKER_URL: Type.Optional(Type.String({ pattern: '^https?://[^/]+(/.*[^/])?$' })),
   /**

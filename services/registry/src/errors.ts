@@ -10,6 +10,7 @@ export const errors = createErrorCatalogue({
   SPL_INVALID_EVENT_SCHEMA: { status: 400, title: 'Invalid event data schema' },
   SPL_WEBHOOK_URL_REFUSED: { status: 400, title: 'Webhook URL not allowed' },
   SPL_UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
+  SPL_SESSION_SUPERSEDED: { status: 401, title: 'Session superseded by a newer token' },
   SPL_FORBIDDEN: { status: 403, title: 'Not allowed' },
   SPL_PERSON_REQUIRED: { status: 403, title: 'A named person must do this' },
   SPL_NOT_FOUND: { status: 404, title: 'Not found' },

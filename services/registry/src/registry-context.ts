@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Mutate } from './audit/mutations.js';
 import type { RegistryConfig } from './config.js';
 import type { ClientLockout } from './oauth/client-lockout.js';
+import type { PersonSessions } from './oauth/person-sessions.js';
 import type { KeyRing } from './oauth/signing-keys.js';
 import type { RedisKeys } from './redis-keys.js';
 import type { SnapshotService } from './snapshot/snapshot-service.js';
@@ -26,5 +27,6 @@ export interface RegistryContext extends Omit<RegistryDeps, 'clock' | 'logger'> 
   mutate: Mutate;
   keyRing: KeyRing;
   lockout: ClientLockout;
+  sessions: PersonSessions;
   snapshots: SnapshotService;
 }

@@ -3,7 +3,15 @@ import type { RecordAudit } from '../audit/mutations.js';
 import { assertActsForOrg } from '../auth/policy.js';
 import type { Principal } from '../auth/principal.js';
 import { errors } from '../errors.js';
-import { createClient, generateClientId, isCurrentSecret, rotateClientSecret } from '../oauth/clients.js';
+import {
+  createClient,
+  generateClientId,
+  isCurrentSecret,
+  rotateClientSecret,
+  type SecretJsonRow,
+  secretsJsonSql,
+  secretsOfJson,
+} from '../oauth/clients.js';
 import { getOrganisationRow } from '../organisations/organisation-store.js';
 import type {
   Application,
@@ -31,6 +39,7 @@ type ApplicationRowWithRefs = DbApplicationRow & {
   org: string;
   issuer_slug: string | null;
   client_ids: string[];
+  secrets: SecretJsonRow[];
 };
 
 /** Default overlap when a secret is rotated: one day for the old one to be rolled out, seconds. */
@@ -39,7 +48,8 @@ export const DEFAULT_OVERLAP_SECONDS = 86_400;
 const APPLICATION_SELECT = `
   SELECT a.*, o.slug AS org, ti.slug AS issuer_slug,
          coalesce((SELECT array_agg(c.client_id ORDER BY c.client_id) FROM oauth_clients c
-                    WHERE c.application_id = a.id), '{}') AS client_ids
+                    WHERE c.application_id = a.id), '{}') AS client_ids,
+         ${secretsJsonSql('c.application_id = a.id')} AS secrets
     FROM applications a
     JOIN organisations o ON o.id = a.org_id
     LEFT JOIN trusted_issuers ti ON ti.id = a.trusted_issuer_id`;
@@ -53,6 +63,7 @@ export function applicationOfRow(row: ApplicationRowWithRefs): Application {
     description: row.description,
     kind: federated ? 'federated' : 'credentials',
     clientIds: row.client_ids,
+    secrets: secretsOfJson(row.secrets),
     ...(federated
       ? { federated: { issuer: row.issuer_slug!, clientClaimValue: row.external_client_id! } }
       : {}),
@@ -137,6 +148,7 @@ export async function createApplication(
   org: string,
   input: ApplicationInput,
   now: Date,
+  secretMaxAgeDays: number,
   secret?: string,
 ): Promise<{ application: Application; credentials?: { clientId: string; clientSecret: string } }> {
   assertOneKind(input);
@@ -167,6 +179,8 @@ export async function createApplication(
           applicationId: id,
           roles: ['consumer'],
           ...(secret ? { secret } : {}),
+          now,
+          secretMaxAgeDays,
         })
       : undefined;
     const application = applicationOfRow((await getApplicationRow(tx, org, input.slug))!);
@@ -254,18 +268,29 @@ export async function rotateApplicationSecret(
   slug: string,
   overlapSeconds: number,
   now: Date,
+  secretMaxAgeDays: number,
   secret?: string,
-): Promise<{ clientId: string; clientSecret: string; previousExpireAt: string }> {
+): Promise<{ clientId: string; clientSecret: string; previousExpireAt: string; expiresAt: string | null }> {
   const app = applicationOfRow(await getApplicationRow(tx, org, slug));
   const clientId = app.clientIds[0];
   if (app.kind !== 'credentials' || !clientId)
     throw errors.SPL_CONFLICT(`application ${org}/${slug} is federated; its credentials live at its issuer`);
-  const rotated = await rotateClientSecret(tx, clientId, overlapSeconds, now, secret);
+  const rotated = await rotateClientSecret(tx, clientId, {
+    overlapSeconds,
+    now,
+    secretMaxAgeDays,
+    ...(secret ? { secret } : {}),
+  });
   await audit({
     action: 'application.secret.rotate',
     entityType: 'application',
     entityId: `${org}/${slug}`,
-    after: { clientId, overlapSeconds, previousExpireAt: rotated.previousExpireAt },
+    after: {
+      clientId,
+      overlapSeconds,
+      previousExpireAt: rotated.previousExpireAt,
+      expiresAt: rotated.expiresAt,
+    },
   });
   return { clientId, ...rotated };
 }
@@ -277,18 +302,24 @@ export async function rotatePersonalSecret(
   principal: Principal,
   overlapSeconds: number,
   now: Date,
-): Promise<{ clientId: string; clientSecret: string; previousExpireAt: string }> {
+  secretMaxAgeDays: number,
+): Promise<{ clientId: string; clientSecret: string; previousExpireAt: string; expiresAt: string | null }> {
   const [client] = await tx.query<{ kind: string }>('SELECT kind FROM oauth_clients WHERE client_id = $1', [
     principal.clientId,
   ]);
   if (client?.kind !== 'personal' || !principal.userId)
     throw errors.SPL_PERSON_REQUIRED(`${principal.clientId} is not a personal client`);
-  const rotated = await rotateClientSecret(tx, principal.clientId, overlapSeconds, now);
+  const rotated = await rotateClientSecret(tx, principal.clientId, { overlapSeconds, now, secretMaxAgeDays });
   await audit({
     action: 'client.secret.rotate',
     entityType: 'client',
     entityId: principal.clientId,
-    after: { clientId: principal.clientId, overlapSeconds, previousExpireAt: rotated.previousExpireAt },
+    after: {
+      clientId: principal.clientId,
+      overlapSeconds,
+      previousExpireAt: rotated.previousExpireAt,
+      expiresAt: rotated.expiresAt,
+    },
   });
   return { clientId: principal.clientId, ...rotated };
 }
@@ -307,7 +338,7 @@ export async function applyApplication(
   audit: RecordAudit,
   principal: Principal,
   input: ApplyApplicationInput,
-  ctx: { clock: () => Date },
+  ctx: { clock: () => Date; config: { SPL_SECRET_MAX_AGE_DAYS: number } },
 ): Promise<{
   result: 'created' | 'updated' | 'unchanged';
   application: Application;
@@ -319,7 +350,15 @@ export async function applyApplication(
   const { org, secret, ...fields } = input;
   const existing = await findApplicationRow(tx, org, input.slug);
   if (!existing) {
-    const created = await createApplication(tx, audit, org, fields, now, secret);
+    const created = await createApplication(
+      tx,
+      audit,
+      org,
+      fields,
+      now,
+      ctx.config.SPL_SECRET_MAX_AGE_DAYS,
+      secret,
+    );
     return {
       result: 'created',
       application: created.application,
@@ -351,7 +390,16 @@ export async function applyApplication(
   );
   let rotated = false;
   if (secret && clientId && !(await isCurrentSecret(tx, clientId, secret, now))) {
-    await rotateApplicationSecret(tx, audit, org, input.slug, DEFAULT_OVERLAP_SECONDS, now, secret);
+    await rotateApplicationSecret(
+      tx,
+      audit,
+      org,
+      input.slug,
+      DEFAULT_OVERLAP_SECONDS,
+      now,
+      ctx.config.SPL_SECRET_MAX_AGE_DAYS,
+      secret,
+    );
     rotated = true;
   }
   const application =

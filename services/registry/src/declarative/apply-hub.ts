@@ -97,6 +97,7 @@ async function applyUser(
         ...(user.client?.clientId ? { clientId: user.client.clientId } : {}),
       },
       now,
+      ctx.config.SPL_SECRET_MAX_AGE_DAYS,
       user.client?.secret,
     );
     if (!user.client?.secret)
@@ -137,7 +138,12 @@ async function applyUser(
         'refused',
         'only operators or the person change a personal secret',
       );
-    await rotateClientSecret(tx, clientId, 0, now, user.client.secret);
+    await rotateClientSecret(tx, clientId, {
+      overlapSeconds: 0,
+      now,
+      secretMaxAgeDays: ctx.config.SPL_SECRET_MAX_AGE_DAYS,
+      secret: user.client.secret,
+    });
     await audit({
       action: 'client.rotate-secret',
       entityType: 'client',

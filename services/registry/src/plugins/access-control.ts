@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Principal, Role } from '../auth/principal.js';
 import { errors } from '../errors.js';
+import type { PersonSessions } from '../oauth/person-sessions.js';
 import type { KeyRing } from '../oauth/signing-keys.js';
 
 /**
@@ -43,7 +44,7 @@ export function principalOf(request: FastifyRequest): Principal {
 }
 
 export const accessControlPlugin = fp(
-  async (app: FastifyInstance, opts: { keyRing: KeyRing }) => {
+  async (app: FastifyInstance, opts: { keyRing: KeyRing; sessions: PersonSessions }) => {
     app.decorateRequest('principal', null);
     const routes: RouteAccess[] = [];
     app.decorate('routeAccess', routes);
@@ -84,6 +85,19 @@ export const accessControlPlugin = fp(
             headers: challenge,
           });
         }
+      }
+      // BKS 59(5): a person holds one session, the newest token (oauth/person-sessions.ts).
+      if (claims.spl_user) {
+        const session = await opts.sessions.check(claims.client_id, claims.jti);
+        if (session === 'superseded')
+          throw errors.SPL_SESSION_SUPERSEDED(
+            'a newer token was issued to this personal client; this one no longer works (one session per person)',
+            { headers: challenge },
+          );
+        if (session === 'inactive')
+          throw errors.SPL_UNAUTHENTICATED('the personal client of this token is disabled', {
+            headers: challenge,
+          });
       }
       request.principal = {
         clientId: claims.client_id,

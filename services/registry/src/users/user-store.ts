@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { RecordAudit } from '../audit/mutations.js';
 import { errors } from '../errors.js';
-import { createClient, generateClientId } from '../oauth/clients.js';
+import {
+  createClient,
+  generateClientId,
+  type SecretJsonRow,
+  secretsJsonSql,
+  secretsOfJson,
+} from '../oauth/clients.js';
 import { getOrganisationRow } from '../organisations/organisation-store.js';
 import type { User, UserInput } from '../routes/users/schemas.js';
 import type { Sql } from '../store/database.js';
@@ -16,14 +22,16 @@ export interface DbUserRow {
   roles: User['roles'];
   disabled: boolean;
   created_at: Date;
+  erased_at: Date | null;
 }
 
 const USER_SELECT = `
   SELECT u.*, o.slug AS org,
-         coalesce((SELECT array_agg(c.client_id ORDER BY c.client_id) FROM oauth_clients c WHERE c.user_id = u.id), '{}') AS client_ids
+         coalesce((SELECT array_agg(c.client_id ORDER BY c.client_id) FROM oauth_clients c WHERE c.user_id = u.id), '{}') AS client_ids,
+         ${secretsJsonSql('c.user_id = u.id')} AS secrets
     FROM users u JOIN organisations o ON o.id = u.org_id`;
 
-type UserRowWithOrg = DbUserRow & { org: string; client_ids: string[] };
+type UserRowWithOrg = DbUserRow & { org: string; client_ids: string[]; secrets: SecretJsonRow[] };
 
 function userOfRow(row: UserRowWithOrg): User {
   return {
@@ -35,7 +43,9 @@ function userOfRow(row: UserRowWithOrg): User {
     roles: row.roles,
     disabled: row.disabled,
     clientIds: row.client_ids,
+    secrets: secretsOfJson(row.secrets),
     createdAt: new Date(row.created_at).toISOString(),
+    ...(row.erased_at ? { erasedAt: new Date(row.erased_at).toISOString() } : {}),
   };
 }
 
@@ -59,6 +69,7 @@ export async function createUser(
   audit: RecordAudit,
   input: UserInput,
   now: Date,
+  secretMaxAgeDays: number,
   secret?: string,
 ): Promise<{ user: User; credentials: { clientId: string; clientSecret: string } }> {
   const org = await getOrganisationRow(tx, input.org);
@@ -76,6 +87,8 @@ export async function createUser(
       userId: id,
       roles: input.roles,
       ...(secret ? { secret } : {}),
+      now,
+      secretMaxAgeDays,
     });
     const user = (await findUserById(tx, id))!;
     await audit({

@@ -264,6 +264,29 @@ export const MATRIX: Record<string, Rule> = {
       }),
     expect: OPERATORS,
   },
+  'GET /v1/me/data': {
+    sample: "export the caller's own personal data (BKS 59(10))",
+    request: () => get('/v1/me/data'),
+    expect: {
+      anonymous: 401,
+      // Neither is a person: 403 SPL_PERSON_REQUIRED.
+      bootstrap: 403,
+      dataplane: 403,
+      default: OK,
+    },
+  },
+  'POST /v1/users/:id/erasure': {
+    sample: 'erase a throwaway person of bpjs-kesehatan (one per persona)',
+    request: async (fx, who) => {
+      const { userId } = await fx.r.person({
+        org: 'bpjs-kesehatan',
+        roles: ['consumer'],
+        username: `mx-erase-${who}`,
+      });
+      return json('POST', `/v1/users/${userId}/erasure`);
+    },
+    expect: OPERATORS,
+  },
   'POST /v1/me/secret': {
     sample: "rotate the caller's own personal client secret",
     request: () => json('POST', '/v1/me/secret', {}),

@@ -205,7 +205,10 @@ describe('consumer applications and their credentials', () => {
     expect(res.json().clientId).toBe(dewi.clientId);
     secretsSeen.push(res.json().clientSecret, dewi.clientSecret);
     expect((await requestToken(r, dewi.clientId, dewi.clientSecret)).statusCode).toBe(401);
-    expect((await requestToken(r, dewi.clientId, res.json().clientSecret)).statusCode).toBe(200);
+    const fresh = await requestToken(r, dewi.clientId, res.json().clientSecret);
+    expect(fresh.statusCode).toBe(200);
+    // One session per person (BKS 59(5)): the new token is dewi's session from now on.
+    dewi = { ...dewi, token: fresh.json().access_token };
     await r.redis.del(r.ctx.keys.authFailures(dewi.clientId));
     expectProblem(await call(r, operator, 'POST', '/v1/me/secret', {}), 403, 'SPL_PERSON_REQUIRED');
   });

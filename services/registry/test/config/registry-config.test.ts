@@ -8,6 +8,7 @@ describe('registry configuration', () => {
     expect(config.SPL_REGISTRY_PORT).toBe(8081);
     expect(config.SPL_TOKEN_LIFETIME_SECONDS).toBe(300);
     expect(config.publicUrl).toBe('http://127.0.0.1:8081');
+    expect(config.SPL_SECRET_MAX_AGE_DAYS).toBe(90);
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -17,6 +18,8 @@ describe('registry configuration', () => {
     ['REDIS_URL', 'localhost:6379'],
     ['SPL_APPROVER_KELAIKAN_KEAMANAN', 'bssn'],
     ['SPL_MODE', 'prod'],
+    ['SPL_SECRET_MAX_AGE_DAYS', '-1'],
+    ['SPL_SECRET_MAX_AGE_DAYS', 'ninety'],
   ])('stops on a bad %s and names it', (variable, value) => {
     expect(() => loadRegistryConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadRegistryConfig({ [variable]: value })).toThrow(variable);

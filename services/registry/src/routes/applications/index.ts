@@ -78,7 +78,14 @@ export async function applicationRoutes(fastify: FastifyInstance, ctx: RegistryC
       const principal = principalOf(request);
       assertActsForOrg(principal, request.params.org, ['consumer', 'publisher']);
       const out = await ctx.mutate(actorOf(principal), (tx, audit) =>
-        createApplication(tx, audit, request.params.org, request.body, ctx.clock()),
+        createApplication(
+          tx,
+          audit,
+          request.params.org,
+          request.body,
+          ctx.clock(),
+          ctx.config.SPL_SECRET_MAX_AGE_DAYS,
+        ),
       );
       return reply.code(201).header('Cache-Control', 'no-store').send(out);
     },
@@ -147,6 +154,7 @@ export async function applicationRoutes(fastify: FastifyInstance, ctx: RegistryC
           request.params.app,
           request.body.overlapSeconds ?? DEFAULT_OVERLAP_SECONDS,
           ctx.clock(),
+          ctx.config.SPL_SECRET_MAX_AGE_DAYS,
         ),
       );
       return reply.header('Cache-Control', 'no-store').send(out);
@@ -174,6 +182,7 @@ export async function applicationRoutes(fastify: FastifyInstance, ctx: RegistryC
           principal,
           request.body.overlapSeconds ?? DEFAULT_OVERLAP_SECONDS,
           ctx.clock(),
+          ctx.config.SPL_SECRET_MAX_AGE_DAYS,
         ),
       );
       return reply.header('Cache-Control', 'no-store').send(out);

@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { Slug, Timestamp } from '../common-schemas.js';
-import { ClientIdString, IssuedCredentials } from '../users/schemas.js';
+import { ClientIdString, ClientSecretInfo, IssuedCredentials } from '../users/schemas.js';
 
 /** SPL client credentials: a client of kind `application`, its secret shown once. */
 export const CredentialsInput = Type.Object(
@@ -52,6 +52,8 @@ export const Application = Type.Object({
   kind: Type.Enum(['credentials', 'federated'] as const),
   /** SPL client ids of a `credentials` application (never a secret). */
   clientIds: Type.Array(Type.String()),
+  /** The secrets of those clients that work now (empty for a federated application). */
+  secrets: Type.Array(ClientSecretInfo),
   federated: Type.Optional(FederatedBinding),
   createdAt: Timestamp,
   updatedAt: Timestamp,
@@ -76,6 +78,9 @@ export const RotatedSecret = Type.Object({
   clientId: Type.String(),
   clientSecret: Type.String({ description: 'shown only in this answer; store it now' }),
   previousExpireAt: Timestamp,
+  expiresAt: Type.Union([Timestamp, Type.Null()], {
+    description: 'when the new secret stops working (SPL_SECRET_MAX_AGE_DAYS); null: never',
+  }),
 });
 
 export const AppOrgParams = Type.Object({ org: Type.String({ maxLength: 63 }) });

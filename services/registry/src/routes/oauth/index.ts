@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { Role } from '../../auth/principal.js';
 import { ROLE_NAMES } from '../../config.js';
-import { authenticateClient } from '../../oauth/clients.js';
+import { authenticateClient, hasWorkingSecret } from '../../oauth/clients.js';
 import type { RegistryContext } from '../../registry-context.js';
 
 /** RFC 6749 §5.2 errors: the one place the hub does not answer problem+json. */
@@ -201,8 +201,13 @@ export async function oauthRoutes(app: FastifyInstance, ctx: RegistryContext): P
         }
         const principal = await authenticateClient(ctx.db, clientId, clientSecret, ctx.clock());
         if (!principal) {
+          // An expired secret (SPL_SECRET_MAX_AGE_DAYS) is answered as any failure and counted
+          // towards the lockout; only the log says which, for the operator the person calls.
           const delayMs = await ctx.lockout.recordFailure(clientId);
-          request.log.warn({ clientId, delayMs }, 'client authentication failed');
+          const reason = (await hasWorkingSecret(ctx.db, clientId, ctx.clock()))
+            ? 'wrong secret, unknown or disabled client'
+            : 'no working secret (expired, or unknown client)';
+          request.log.warn({ clientId, delayMs, reason }, 'client authentication failed');
           if (delayMs) await sleep(delayMs);
           throw new OAuthError('invalid_client', 'client authentication failed');
         }
@@ -223,7 +228,7 @@ export async function oauthRoutes(app: FastifyInstance, ctx: RegistryContext): P
           roles = requested;
           scope = requested.join(' ');
         }
-        const { token } = await signAccessToken(await ctx.keyRing.activeKey(), {
+        const { token, claims } = await signAccessToken(await ctx.keyRing.activeKey(), {
           issuer,
           audience: config.SPL_TOKEN_AUDIENCE,
           clientId,
@@ -234,6 +239,8 @@ export async function oauthRoutes(app: FastifyInstance, ctx: RegistryContext): P
           lifetimeSeconds: config.SPL_TOKEN_LIFETIME_SECONDS,
           now: ctx.clock().getTime(),
         });
+        // One session per person (BKS 59(5)): this token ends the person's older ones.
+        if (principal.userId) await ctx.sessions.begin(clientId, claims.jti);
         reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
         return {
           access_token: token,

@@ -72,6 +72,8 @@ export async function snapshotRoutes(fastify: FastifyInstance, ctx: RegistryCont
           kind: 'dataplane',
           orgId: org.id,
           roles: ['dataplane'],
+          now: ctx.clock(),
+          secretMaxAgeDays: ctx.config.SPL_SECRET_MAX_AGE_DAYS,
         });
         await audit({
           action: 'client.create',

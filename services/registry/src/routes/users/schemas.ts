@@ -23,6 +23,16 @@ export const UserInput = Type.Object(
 );
 export type UserInput = Static<typeof UserInput>;
 
+/** One secret of a client: when it was issued and when it stops working; never the secret or its hash. */
+export const ClientSecretInfo = Type.Object({
+  clientId: Type.String(),
+  createdAt: Timestamp,
+  expiresAt: Type.Union([Timestamp, Type.Null()], {
+    description:
+      'when the secret stops working: its maximum age (SPL_SECRET_MAX_AGE_DAYS) or the end of a rotation overlap; null: never',
+  }),
+});
+
 export const User = Type.Object({
   id: Type.String(),
   username: Type.String(),
@@ -32,7 +42,11 @@ export const User = Type.Object({
   roles: Type.Array(RoleName),
   disabled: Type.Boolean(),
   clientIds: Type.Array(Type.String()),
+  /** The personal client's secrets that work now. */
+  secrets: Type.Array(ClientSecretInfo),
   createdAt: Timestamp,
+  /** When an operator erased the person (BKS 59(10)); name, e-mail and username are pseudonyms since. */
+  erasedAt: Type.Optional(Timestamp),
 });
 export type User = Static<typeof User>;
 
@@ -48,3 +62,44 @@ export const Me = Type.Object({
   roles: Type.Array(RoleName),
   user: Type.Optional(User),
 });
+
+export const UserIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+/** An audit record as the person's export shows it (the chain's hash lets them check it). */
+const ExportedAuditRecord = Type.Object({
+  seq: Type.Integer(),
+  at: Timestamp,
+  actor: Type.Object({
+    clientId: Type.String(),
+    org: Type.String(),
+    roles: Type.Array(Type.String()),
+    userId: Type.Optional(Type.String()),
+  }),
+  action: Type.String(),
+  entityType: Type.String(),
+  entityId: Type.String(),
+  before: Type.Unknown(),
+  after: Type.Unknown(),
+  hash: Type.String(),
+});
+
+/** Everything the hub stores about a person (`GET /v1/me/data`, BKS 59(10)); never a secret or hash. */
+export const PersonalDataExport = Type.Object({
+  exportedAt: Timestamp,
+  person: User,
+  organisation: Type.Object({ slug: Type.String(), name: Type.String(), kind: Type.String() }),
+  clients: Type.Array(
+    Type.Object({
+      clientId: Type.String(),
+      kind: Type.String(),
+      roles: Type.Array(RoleName),
+      disabled: Type.Boolean(),
+      createdAt: Timestamp,
+    }),
+  ),
+  /** Every secret ever issued to the person's clients, expired ones included: when, and until when. */
+  secrets: Type.Array(ClientSecretInfo),
+  /** Audit records where the person acted, or about the person or their clients. */
+  audit: Type.Array(ExportedAuditRecord),
+});
+export type PersonalDataExport = Static<typeof PersonalDataExport>;

@@ -37,6 +37,11 @@ export default defineConfig({
       },
     ],
     pool: 'forks',
+    // Vitest's default in run mode is one worker less than the cores: one worker on the 2-core
+    // machine the test command is budgeted for (15 min). Most files wait on PostgreSQL, Redis
+    // or child processes rather than compute, so two workers there finish in about two thirds
+    // of the time; every file has its own schema, key prefix and free ports.
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

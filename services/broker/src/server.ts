@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { buildApp } from './app.js';
 import { createPublishRecorder } from './evidence/event-evidence.js';
 import { readMaxmemoryPolicy } from './observability/redis-policy.js';
-import { readConfigOrExit } from './process-setup.js';
+import { closeRedis, closeStep, exitIfCloseHangs, readConfigOrExit } from './process-setup.js';
 import { createRedisKeys } from './redis-keys.js';
 import { createEventUsage } from './usage/event-usage.js';
 
@@ -54,10 +54,11 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down');
-    await app.close().catch((err) => app.log.error({ err }, 'closing http failed'));
-    await usage.close().catch((err) => app.log.error({ err }, 'usage flush on close failed'));
+    exitIfCloseHangs(app.log, signal);
+    await closeStep(app.log, 'closing http', app.close(), 5_000);
+    await closeStep(app.log, 'usage flush', usage.close(), 2_000);
     await evidence.close().catch((err) => app.log.error({ err }, 'closing the evidence log failed'));
-    await redis.quit().catch(() => redis.disconnect());
+    await closeRedis(redis);
     process.exit(0);
   };
   process.on('SIGINT', () => void close('SIGINT'));

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createDeliveryRecorder } from './evidence/event-evidence.js';
 import { readMaxmemoryPolicy } from './observability/redis-policy.js';
-import { openSecretBox, readConfigOrExit } from './process-setup.js';
+import { closeRedis, closeStep, exitIfCloseHangs, openSecretBox, readConfigOrExit } from './process-setup.js';
 import { createRedisKeys } from './redis-keys.js';
 import type { TopicTable } from './snapshot/topic-table.js';
 import { createEventUsage } from './usage/event-usage.js';
@@ -53,11 +53,13 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     log.info({ signal }, 'shutting down');
-    await worker.close();
-    await usage.close().catch((err) => log.error({ err }, 'usage flush on close failed'));
+    exitIfCloseHangs(log, signal);
+    // Each Redis-bound step gets its share of the grace; the evidence log (local disk) always closes.
+    await closeStep(log, 'closing the delivery workers', worker.close(), 5_000);
+    await closeStep(log, 'usage flush', usage.close(), 2_000);
     await evidence.close().catch((err) => log.error({ err }, 'closing the evidence log failed'));
-    await bullConnection.quit().catch(() => bullConnection.disconnect());
-    await redis.quit().catch(() => redis.disconnect());
+    await closeRedis(bullConnection);
+    await closeRedis(redis);
     process.exit(0);
   };
   process.on('SIGINT', () => void close('SIGINT'));

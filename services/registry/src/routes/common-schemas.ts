@@ -43,3 +43,22 @@ export const Contact = Type.Object(
 export type Contact = Static<typeof Contact>;
 
 export const Timestamp = Type.String({ format: 'date-time' });
+
+/** One record of the hash-chained audit trail (GET /v1/audit; a person's export). */
+export const AuditRecord = Type.Object({
+  seq: Type.Integer(),
+  at: Timestamp,
+  actor: Type.Object({
+    clientId: Type.String(),
+    org: Type.String(),
+    roles: Type.Array(Type.String()),
+    userId: Type.Optional(Type.String()),
+  }),
+  action: Type.String(),
+  entityType: Type.String(),
+  entityId: Type.String(),
+  before: Type.Unknown(),
+  after: Type.Unknown(),
+  prevHash: Type.String(),
+  hash: Type.String(),
+});

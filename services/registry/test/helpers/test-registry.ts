@@ -8,6 +8,21 @@ import { loadRegistryConfig } from '../../src/config.js';
 import type { RegistryContext } from '../../src/registry-context.js';
 import { createPgliteDatabase, createPostgresDatabase, type Database } from '../../src/store/database.js';
 
+/** POST /oauth2/token (client_credentials, client_secret_post), answered as it is: no cache, no check. */
+export function tokenRequest(app: FastifyInstance, clientId: string, clientSecret: string, scope?: string) {
+  return app.inject({
+    method: 'POST',
+    url: '/oauth2/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: clientSecret,
+      ...(scope ? { scope } : {}),
+    }).toString(),
+  });
+}
+
 export type StoreKind = 'postgres' | 'pglite';
 
 export const TEST_DATABASE_URL =
@@ -135,17 +150,7 @@ export async function buildTestRegistry(
     const cacheKey = `${clientId}\n${clientSecret}\n${scope ?? ''}`;
     const cached = tokens.get(cacheKey);
     if (cached) return cached;
-    const res = await app.inject({
-      method: 'POST',
-      url: '/oauth2/token',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: clientId,
-        client_secret: clientSecret,
-        ...(scope ? { scope } : {}),
-      }).toString(),
-    });
+    const res = await tokenRequest(app, clientId, clientSecret, scope);
     if (res.statusCode !== 200) throw new Error(`token for ${clientId}: ${res.statusCode} ${res.body}`);
     const t = res.json().access_token as string;
     tokens.set(cacheKey, t);

@@ -1,21 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, buildTestRegistry, type TestRegistry } from '../helpers/test-registry.js';
+import { bearer, buildTestRegistry, type TestRegistry, tokenRequest } from '../helpers/test-registry.js';
 
 const DAY = 86_400_000;
-
-/** POST /oauth2/token with client_secret_post. */
-function tokenRequest(r: TestRegistry, clientId: string, clientSecret: string) {
-  return r.app.inject({
-    method: 'POST',
-    url: '/oauth2/token',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: clientId,
-      client_secret: clientSecret,
-    }).toString(),
-  });
-}
 
 async function gauge(r: TestRegistry, name: string): Promise<number> {
   const res = await r.app.inject('/metrics');
@@ -47,12 +33,12 @@ describe('client secrets with a maximum age', () => {
     expect(JSON.stringify(me)).not.toMatch(/scrypt|hash/);
 
     offsetMs = 29 * DAY;
-    expect((await tokenRequest(r, person.clientId, person.clientSecret)).statusCode).toBe(200);
+    expect((await tokenRequest(r.app, person.clientId, person.clientSecret)).statusCode).toBe(200);
 
     offsetMs = 30 * DAY + 60_000;
     const failuresBefore = await gauge(r, 'spl_registry_client_auth_failures_total');
-    const expired = await tokenRequest(r, person.clientId, person.clientSecret);
-    const wrong = await tokenRequest(r, person.clientId, 'spl_sk_not-the-secret-at-all');
+    const expired = await tokenRequest(r.app, person.clientId, person.clientSecret);
+    const wrong = await tokenRequest(r.app, person.clientId, 'spl_sk_not-the-secret-at-all');
     expect(expired.statusCode).toBe(401);
     expect(expired.json()).toEqual(wrong.json());
     expect(expired.json()).toEqual({
@@ -79,7 +65,7 @@ describe('client secrets with a maximum age', () => {
 
     // 20 days on, the application rotates with no overlap: the new secret lives 30 days from now.
     offsetMs = 20 * DAY;
-    const personToken = (await tokenRequest(r, person.clientId, person.clientSecret)).json().access_token;
+    const personToken = (await tokenRequest(r.app, person.clientId, person.clientSecret)).json().access_token;
     const rotated = await r.app.inject({
       method: 'POST',
       url: '/v1/applications/dinkes/rujukan/secrets',
@@ -97,8 +83,8 @@ describe('client secrets with a maximum age', () => {
 
     // Past the first secret's age, the new one works and the old one does not.
     offsetMs = 35 * DAY;
-    expect((await tokenRequest(r, clientId, clientSecret)).statusCode).toBe(401);
-    expect((await tokenRequest(r, clientId, rotated.json().clientSecret)).statusCode).toBe(200);
+    expect((await tokenRequest(r.app, clientId, clientSecret)).statusCode).toBe(401);
+    expect((await tokenRequest(r.app, clientId, rotated.json().clientSecret)).statusCode).toBe(200);
   });
 
   it('counts clients whose last secret expires within 14 days in spl_registry_client_secrets_expiring', async () => {
@@ -113,7 +99,7 @@ describe('client secrets with a maximum age', () => {
 
   it('never ages the bootstrap operator’s secret', async () => {
     offsetMs = 400 * DAY;
-    expect((await tokenRequest(r, r.bootstrap.clientId, r.bootstrap.clientSecret)).statusCode).toBe(200);
+    expect((await tokenRequest(r.app, r.bootstrap.clientId, r.bootstrap.clientSecret)).statusCode).toBe(200);
     offsetMs = 0;
   });
 });

@@ -1,19 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, buildTestRegistry, type TestRegistry } from '../helpers/test-registry.js';
+import { bearer, buildTestRegistry, type TestRegistry, tokenRequest } from '../helpers/test-registry.js';
 
 /** A fresh token from /oauth2/token (the helper's `token` caches; these tests must not). */
 async function freshToken(r: TestRegistry, clientId: string, clientSecret: string, scope?: string) {
-  const res = await r.app.inject({
-    method: 'POST',
-    url: '/oauth2/token',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: clientId,
-      client_secret: clientSecret,
-      ...(scope ? { scope } : {}),
-    }).toString(),
-  });
+  const res = await tokenRequest(r.app, clientId, clientSecret, scope);
   expect(res.statusCode).toBe(200);
   return res.json().access_token as string;
 }

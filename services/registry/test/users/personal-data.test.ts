@@ -1,18 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, buildTestRegistry, type TestRegistry } from '../helpers/test-registry.js';
-
-function tokenRequest(r: TestRegistry, clientId: string, clientSecret: string) {
-  return r.app.inject({
-    method: 'POST',
-    url: '/oauth2/token',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: clientId,
-      client_secret: clientSecret,
-    }).toString(),
-  });
-}
+import { bearer, buildTestRegistry, type TestRegistry, tokenRequest } from '../helpers/test-registry.js';
 
 // BKS 59(10): a person's data exported, or erased, on request.
 describe('a person’s data on request', () => {
@@ -95,7 +82,7 @@ describe('a person’s data on request', () => {
     const refused = await r.app.inject({ url: '/v1/me', headers: bearer(person.token) });
     expect(refused.statusCode).toBe(401);
     expect(refused.json().code).toBe('SPL_UNAUTHENTICATED');
-    const token = await tokenRequest(r, person.clientId, person.clientSecret);
+    const token = await tokenRequest(r.app, person.clientId, person.clientSecret);
     expect(token.statusCode).toBe(401);
     expect(token.json().error).toBe('invalid_client');
 

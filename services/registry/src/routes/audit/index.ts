@@ -3,25 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { type DbAuditRow, recordOfRow, verifyAuditTrail } from '../../audit/audit-trail.js';
 import type { RegistryContext } from '../../registry-context.js';
-import { problemResponses, Timestamp } from '../common-schemas.js';
-
-const AuditRecord = Type.Object({
-  seq: Type.Integer(),
-  at: Timestamp,
-  actor: Type.Object({
-    clientId: Type.String(),
-    org: Type.String(),
-    roles: Type.Array(Type.String()),
-    userId: Type.Optional(Type.String()),
-  }),
-  action: Type.String(),
-  entityType: Type.String(),
-  entityId: Type.String(),
-  before: Type.Unknown(),
-  after: Type.Unknown(),
-  prevHash: Type.String(),
-  hash: Type.String(),
-});
+import { AuditRecord, problemResponses } from '../common-schemas.js';
 
 const AuditQuery = Type.Object(
   {

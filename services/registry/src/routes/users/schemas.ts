@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { PERSON_ROLES, ROLE_NAMES } from '../../config.js';
-import { Slug, Timestamp } from '../common-schemas.js';
+import { AuditRecord, Slug, Timestamp } from '../common-schemas.js';
 
 export const RoleName = Type.Enum(ROLE_NAMES);
 
@@ -66,22 +66,7 @@ export const Me = Type.Object({
 export const UserIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 /** An audit record as the person's export shows it (the chain's hash lets them check it). */
-const ExportedAuditRecord = Type.Object({
-  seq: Type.Integer(),
-  at: Timestamp,
-  actor: Type.Object({
-    clientId: Type.String(),
-    org: Type.String(),
-    roles: Type.Array(Type.String()),
-    userId: Type.Optional(Type.String()),
-  }),
-  action: Type.String(),
-  entityType: Type.String(),
-  entityId: Type.String(),
-  before: Type.Unknown(),
-  after: Type.Unknown(),
-  hash: Type.String(),
-});
+const ExportedAuditRecord = Type.Omit(AuditRecord, ['prevHash']);
 
 /** Everything the hub stores about a person (`GET /v1/me/data`, BKS 59(10)); never a secret or hash. */
 export const PersonalDataExport = Type.Object({

@@ -19,7 +19,13 @@ import { BackupError, backupHub, restoreHub } from '../../src/backup/store-backu
 import { loadRegistryConfig } from '../../src/config.js';
 import type { Database } from '../../src/store/database.js';
 import { DEMO_SECRETS, loadDemoHub } from '../helpers/demo-hub.js';
-import { bearer, deleteRedisPrefix, openTestDatabase, TEST_REDIS_URL } from '../helpers/test-registry.js';
+import {
+  bearer,
+  deleteRedisPrefix,
+  openTestDatabase,
+  TEST_REDIS_URL,
+  tokenRequest,
+} from '../helpers/test-registry.js';
 
 const MASTER = randomBytes(32);
 const BOOTSTRAP = {
@@ -43,16 +49,7 @@ async function registryOn(db: Database, redis: Redis, prefix: string): Promise<R
 }
 
 async function tokenOf(r: RegistryApp, clientId: string, clientSecret: string): Promise<string> {
-  const res = await r.app.inject({
-    method: 'POST',
-    url: '/oauth2/token',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: clientId,
-      client_secret: clientSecret,
-    }).toString(),
-  });
+  const res = await tokenRequest(r.app, clientId, clientSecret);
   if (res.statusCode !== 200) throw new Error(`token ${clientId}: ${res.statusCode} ${res.body}`);
   return res.json().access_token;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
-import { bearer, type TestRegistry } from '../helpers/test-registry.js';
+import { bearer, type TestRegistry, tokenRequest } from '../helpers/test-registry.js';
 
 /**
  * API versions written straight into the store: the API and lifecycle routes belong to
@@ -76,14 +76,5 @@ export function expectProblem(res: LightMyRequestResponse, status: number, code?
 
 /** POSTs form credentials to the token endpoint (uncached, unlike `r.token`). */
 export function requestToken(r: TestRegistry, clientId: string, clientSecret: string) {
-  return r.app.inject({
-    method: 'POST',
-    url: '/oauth2/token',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: clientId,
-      client_secret: clientSecret,
-    }).toString(),
-  });
+  return tokenRequest(r.app, clientId, clientSecret);
 }

@@ -36,7 +36,12 @@ export interface DbAuditRow {
   hash: string;
 }
 
-/** Serialises audit appends across every registry instance until the transaction ends. */
+/**
+ * Serialises audit appends across every registry instance until the transaction ends. The
+ * second key is the schema's: the chain is the schema's `audit_log`, so registries on other
+ * schemas of the same database (tests, a second hub) have chains and locks of their own and
+ * do not wait on each other's long transactions (a declarative apply holds it to its commit).
+ */
 const AUDIT_LOCK = 7_301_002;
 
 /**
@@ -44,7 +49,7 @@ const AUDIT_LOCK = 7_301_002;
  * is held until commit, so concurrent mutations queue here and the chain stays linear.
  */
 export async function appendAudit(tx: Sql, actor: Actor, entry: AuditEntry, now: Date): Promise<number> {
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
+  await tx.query('SELECT pg_advisory_xact_lock($1, coalesce(hashtext(current_schema()), 0))', [AUDIT_LOCK]);
   const [head] = await tx.query<{ seq: number; hash: string }>(
     'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
   );

@@ -4,7 +4,10 @@ import { fileURLToPath } from 'node:url';
 import type { Database } from './database.js';
 
 const MIGRATIONS_DIR = join(fileURLToPath(new URL('.', import.meta.url)), 'migrations');
-/** Any constant both registry instances agree on; guards concurrent migration. */
+/**
+ * Any constant both registry instances agree on; guards concurrent migration of one schema
+ * (the lock's second key), not of other schemas in the same database.
+ */
 const MIGRATION_LOCK = 7_301_001;
 
 /**
@@ -18,7 +21,7 @@ export async function migrate(db: Database): Promise<string[]> {
     .sort();
   const applied: string[] = [];
   await db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.query('SELECT pg_advisory_xact_lock($1, coalesce(hashtext(current_schema()), 0))', [MIGRATION_LOCK]);
     await tx.query(
       'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
     );

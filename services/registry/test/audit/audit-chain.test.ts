@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM_ACTOR } from '../../src/auth/principal.js';
 import { bearer, buildTestRegistry, type TestRegistry } from '../helpers/test-registry.js';
 
 describe.each(['postgres', 'pglite'] as const)('audit trail (%s)', (store) => {
@@ -108,4 +109,43 @@ describe.each(['postgres', 'pglite'] as const)('audit trail (%s)', (store) => {
     expect(res.statusCode).toBe(403);
     expect(res.headers['content-type']).toMatch(/problem\+json/);
   });
+});
+
+describe('audit chains of two registries in one database (postgres)', () => {
+  it('are locked apart: a long change on one schema does not hold up changes on another', async () => {
+    const a = await buildTestRegistry({ store: 'postgres' });
+    const b = await buildTestRegistry({ store: 'postgres' });
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      // A change on A that has appended to its chain and not yet committed (as a long
+      // declarative apply does) holds A's chain lock until it ends.
+      let appended = () => {};
+      const isAppended = new Promise<void>((resolve) => {
+        appended = resolve;
+      });
+      const longChange = a.ctx.mutate(SYSTEM_ACTOR, async (_tx, audit) => {
+        await audit({ action: 'test.long-change', entityType: 'test', entityId: 'a' });
+        appended();
+        await held;
+      });
+      await isAppended;
+      const onB = await Promise.race([
+        b.organisation('dinkes').then(() => 'done'),
+        new Promise((resolve) => setTimeout(resolve, 5000, 'still waiting after 5 s')),
+      ]);
+      expect(onB).toBe('done');
+      release();
+      await longChange;
+      expect(
+        (await a.app.inject({ url: '/v1/audit/verify', headers: bearer(await a.operatorToken()) })).json().ok,
+      ).toBe(true);
+    } finally {
+      release();
+      await a.close();
+      await b.close();
+    }
+  }, 20_000);
 });

@@ -23,6 +23,8 @@ export default defineConfig({
           globalSetup: ['test/owasp/global-setup.ts'],
         },
       },
+      // The soak's verdict on synthetic samples (bench/soak): no hub, no processes.
+      { extends: true, test: { name: 'bench', include: ['bench/**/*.test.ts'] } },
       // The fault suite runs the whole hub on the demo upstream's port 8090, as the quick-start
       // test does: a later group, so it starts only after every other project has finished.
       {

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PeakResult } from './load.js';
 import type { HubSample } from './sampling.js';
-import type { EventCounts, TimedWindow, Verdict } from './verdict.js';
+import { type EventCounts, MIN_HEAP_FLOORS, type TimedWindow, type Trend, type Verdict } from './verdict.js';
 
 export interface SoakReport {
   startedAt: string;
@@ -25,6 +25,16 @@ const mib = (bytes: number) => (bytes / (1024 * 1024)).toFixed(1);
 const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '—');
 const table = (header: string[], rows: string[][]) =>
   [header, header.map(() => '---'), ...rows].map((l) => `| ${l.join(' | ')} |`).join('\n');
+
+/** A heap's slope ± margin and what it was fitted through, or why it was not judged. */
+function heapSlope(t: Trend): string {
+  if (!t.judged) {
+    const n = t.majorGcs ?? 0;
+    return `not judged (${n} major GC${n === 1 ? '' : 's'})`;
+  }
+  const floors = t.basis === 'major-gc floors' ? 'floors' : 'minute floors';
+  return `${mib(t.slopeBytesPerHour)} ± ${mib(t.slopeMarginBytesPerHour)} (${t.floors} ${floors})${t.isLeak ? ' ✗' : ''}`;
+}
 
 /** The run's figures as Markdown: what docs/soak.md quotes. */
 export function renderSummary(r: SoakReport): string {
@@ -60,7 +70,10 @@ export function renderSummary(r: SoakReport): string {
         `${r.redisUsedBytes.start === null ? '—' : mib(r.redisUsedBytes.start)} → ${r.redisUsedBytes.end === null ? '—' : mib(r.redisUsedBytes.end)} MiB`,
       ],
       ['broker queue depth, max', String(r.queueDepthMax)],
-      ['verdict', v.failures.length ? `FAIL: ${v.failures.join('; ')}` : 'PASS'],
+      [
+        'verdict',
+        `${v.failures.length ? `FAIL: ${v.failures.join('; ')}` : 'PASS'}${v.notes.length ? ` (${v.notes.join('; ')})` : ''}`,
+      ],
     ],
   );
   const services = [...new Set(v.trends.map((t) => t.service))];
@@ -80,14 +93,18 @@ export function renderSummary(r: SoakReport): string {
       return [
         service,
         `${mib(heap.startBytes)} → ${mib(heap.endBytes)}`,
-        `${mib(heap.slopeBytesPerHour)} ± ${mib(heap.slopeMarginBytesPerHour)}${heap.isLeak ? ' ✗' : ''}`,
+        heapSlope(heap),
         `${mib(rss.startBytes)} → ${mib(rss.endBytes)}`,
         `${mib(rss.slopeBytesPerHour)} ± ${mib(rss.slopeMarginBytesPerHour)}${rss.isLeak ? ' ✗' : ''}`,
         `${ms(loop.median)} / ${ms(loop.max)}`,
       ];
     }),
   );
-  return `${overview}\n\nPer service, after warm-up (slopes fitted to each minute's lowest sample, ± their 95 % margin):\n\n${perService}\n`;
+  return (
+    `${overview}\n\nPer service, after warm-up: heap slopes fitted to the lowest sample after each major ` +
+    `collection (post-major-GC floors; not judged with fewer than ${MIN_HEAP_FLOORS}), RSS slopes to each ` +
+    `minute's lowest sample, ± their 95 % margin:\n\n${perService}\n`
+  );
 }
 
 /** soak-report.json (every window and sample) and soak-report.md (the summary) in `dir`. */

@@ -8,6 +8,16 @@ export interface ProcessSample {
   eventLoopP99Ms: number;
   /** Deliver and retry queues, waiting + delayed (spl_broker_queue_depth), where the service exports it. */
   queueDepth: number | null;
+  /**
+   * Major (mark-sweep-compact) collections since the process started: prom-client's
+   * `nodejs_gc_duration_seconds_count{kind="major"}`. The verdict splits the heap at each one,
+   * since only a major collection brings the old generation back to its live set (scavenges
+   * clear the young generation only). 0 while the histogram is exported but has seen no major
+   * collection yet (a labelled histogram has no series before its first observation); NaN when
+   * the service does not export it at all. One process's count: with SPL_GATEWAY_WORKERS > 1
+   * the gateway's /metrics sums its workers', and the heap with it.
+   */
+  majorGcCount: number;
 }
 
 export interface HubSample {
@@ -28,6 +38,43 @@ export function seriesValues(text: string, name: string): number[] {
   return values;
 }
 
+/**
+ * The value of every series of `name` whose labels include all of `labels` (other labels, such
+ * as the `service` default label, ignored). Label values may hold escaped quotes, commas and
+ * braces, so the label set is read pair by pair rather than split.
+ */
+export function labelledSeriesValues(text: string, name: string, labels: Record<string, string>): number[] {
+  const values: number[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const found: Record<string, string> = {};
+    let i = name.length + 1;
+    while (i < line.length && line[i] !== '}') {
+      const eq = line.indexOf('="', i);
+      if (eq < 0) break;
+      const key = line.slice(i, eq).trim();
+      let value = '';
+      let j = eq + 2;
+      for (; j < line.length && line[j] !== '"'; j++) {
+        if (line[j] === '\\' && j + 1 < line.length) j++;
+        value += line[j];
+      }
+      found[key] = value;
+      i = line[j + 1] === ',' ? j + 2 : j + 1;
+    }
+    if (line[i] !== '}') continue; // malformed: no closing brace
+    if (!Object.entries(labels).every(([k, v]) => found[k] === v)) continue;
+    const value = Number(
+      line
+        .slice(i + 1)
+        .trim()
+        .split(/\s+/)[0],
+    );
+    if (Number.isFinite(value)) values.push(value);
+  }
+  return values;
+}
+
 export function parseProcessSample(text: string): ProcessSample {
   const one = (name: string) => seriesValues(text, name)[0] ?? Number.NaN;
   const depths = seriesValues(text, 'spl_broker_queue_depth');
@@ -36,6 +83,9 @@ export function parseProcessSample(text: string): ProcessSample {
     heapUsedBytes: one('nodejs_heap_size_used_bytes'),
     eventLoopP99Ms: one('nodejs_eventloop_lag_p99_seconds') * 1000,
     queueDepth: depths.length ? depths.reduce((a, b) => a + b, 0) : null,
+    majorGcCount:
+      labelledSeriesValues(text, 'nodejs_gc_duration_seconds_count', { kind: 'major' })[0] ??
+      (/^# TYPE nodejs_gc_duration_seconds histogram$/m.test(text) ? 0 : Number.NaN),
   };
 }
 

@@ -12,19 +12,39 @@ export const WARMUP_FRACTION = 0.2;
 export const WARMUP_MAX_SECONDS = 120;
 
 /**
- * A leak: heap growing faster than both of these, per hour, along the least-squares line
- * through the post-warm-up samples. Relative, so a big process is not held to a small one's
- * bytes; absolute, so a 30 MiB process drifting 3 MiB/h (allocator and GC noise) does not fail.
+ * A leak: heap growing faster than both of these, per hour, along a least-squares line through
+ * the heap's floors. Relative, so a big process is not held to a small one's bytes; absolute,
+ * so a 30 MiB process drifting 3 MiB/h (allocator and GC noise) does not fail.
  *
- * Heap used saws up and down between collections (tens of MiB at this rate), and what a leak
- * raises is the floor after one: the line is fitted to each minute's lowest sample. Even so a
- * 10-minute run has only ten points, so growth counts only when the slope less its 95 %
- * margin (Student's t for the points there are, times the standard error) is above the
- * threshold — the run must show the growth, not merely fail to rule it out. The report gives
- * the slope ± that margin: the smallest growth the run could have caught.
+ * Heap used saws up and down between collections, and at two scales. Scavenges (minor
+ * collections, many a minute under load) clear only the young generation; what survives them
+ * is promoted, and the old generation fills with promoted garbage until a major collection
+ * brings it back to the live set. For the registry that is a tooth of about 13 minutes rising
+ * ≈ 6.5 MiB (docs/soak.md, the 24-minute run), and each minute's lowest sample follows its
+ * rising side: a 12-minute run fitted through minute floors read one tooth as 34.5 ± 7.8 MiB/h
+ * of "growth" and failed. What a leak raises is the floor just after a major collection, so
+ * the line is fitted to those: the samples after warm-up are split into epochs at every
+ * scrape whose major-collection count went up, and each epoch's lowest sample (the live set
+ * just after the collection, plus what one 2 s scrape interval adds) is one point, at that
+ * sample's time. The epoch before the first major collection in the window is dropped: its
+ * floor is wherever the old generation stood when warm-up ended, not a post-collection floor.
+ * A missed count (prom-client records only the first of the GC entries its observer is handed
+ * at once) merges two epochs, whose lowest sample is still a post-collection floor: the fit
+ * loses a point, not its footing.
+ *
+ * Those points are few (an hour holds four of the registry's teeth), so growth counts only when
+ * the slope less its 95 % margin (Student's t for the points there are, times the standard
+ * error) is above the threshold — the run must show the growth, not merely fail to rule it
+ * out. The report gives the slope ± that margin: the smallest growth the run could have
+ * caught. With fewer than MIN_HEAP_FLOORS the heap is not judged at all, and the verdict says
+ * so in its notes rather than passing or failing on a ramp it cannot tell from a tooth.
+ * A service that does not export the GC histogram is fitted through minute floors, the method
+ * before this one: better a verdict that may misread a tooth than none.
  */
 export const HEAP_GROWTH_FRACTION_PER_HOUR = 0.1;
 export const HEAP_GROWTH_BYTES_PER_HOUR = 20 * MiB;
+/** Post-major-collection floors needed to judge a heap: two points make a line with no margin. */
+export const MIN_HEAP_FLOORS = 3;
 /** Fewer minutes than this after warm-up cannot say anything about a trend: the run fails as too short. */
 export const MIN_TREND_MINUTES = 5;
 
@@ -55,7 +75,10 @@ function t95(df: number): number {
 }
 /**
  * RSS is also off-heap buffers, the allocator's fragmentation and V8 reserving heap in steps,
- * so it is noisier: the same test (minute floors, slope less 2 SE) with twice the slack.
+ * so it is noisier: the same test (slope less its 95 % margin) with twice the slack. It keeps
+ * minute floors: a major collection does not bring RSS back down the way it does heap used
+ * (V8 and the allocator keep much of what they have mapped, and off-heap memory is not
+ * collected there), so epochs between collections would not isolate its floor.
  */
 export const RSS_GROWTH_FRACTION_PER_HOUR = 0.2;
 export const RSS_GROWTH_BYTES_PER_HOUR = 40 * MiB;
@@ -89,6 +112,14 @@ export interface Trend {
   slopeBytesPerHour: number;
   /** The slope's 95 % margin (t × standard error), bytes per hour. */
   slopeMarginBytesPerHour: number;
+  /** What the line was fitted through: each epoch's lowest heap after a major collection, or each minute's lowest sample. */
+  basis: 'major-gc floors' | 'minute floors';
+  /** How many floors the line was fitted through. */
+  floors: number;
+  /** Major collections after warm-up, on the major-gc basis; null on minute floors. */
+  majorGcs: number | null;
+  /** False when too few major collections happened to judge the heap: slope and margin are NaN, and it is never a leak. */
+  judged: boolean;
   isLeak: boolean;
 }
 
@@ -108,6 +139,8 @@ export interface Verdict {
   /** Every answer but 200, over the whole paced run (warm-up included). */
   errors: Record<string, number>;
   failures: string[];
+  /** What the verdict could not judge and why (a heap with too few major collections): not failures. */
+  notes: string[];
 }
 
 export function warmupSeconds(durationSeconds: number): number {
@@ -139,7 +172,7 @@ export function fitSlope(points: Array<[number, number]>): { slope: number; marg
   return { slope, margin: t95(n - 2) * Math.sqrt(residuals / (n - 2) / sxx) };
 }
 
-/** Each minute's lowest value: the floor a leak raises, without the sawtooth between GCs. */
+/** Each minute's lowest value: the floor a leak raises, without the sawtooth between scavenges. */
 function minuteFloors(points: Array<[number, number]>): Array<[number, number]> {
   const byMinute = new Map<number, [number, number]>();
   for (const [t, y] of points) {
@@ -150,11 +183,51 @@ function minuteFloors(points: Array<[number, number]>): Array<[number, number]> 
   return [...byMinute.values()];
 }
 
-function trendOf(service: string, metric: Trend['metric'], points: Array<[number, number]>): Trend {
-  const fit = fitSlope(minuteFloors(points));
+/**
+ * Each epoch's lowest heap, an epoch running from a scrape whose major-collection count went
+ * up to the next such scrape; `before` is the last count seen before these points (in the
+ * warm-up), so a collection just before the window still opens the first epoch. Samples before
+ * the first collection belong to no epoch. A count that goes down (the process restarted)
+ * opens none: the next increase does.
+ */
+export function majorGcFloors(
+  points: Array<{ t: number; y: number; majorGcCount: number }>,
+  before = Number.NaN,
+): { floors: Array<[number, number]>; majorGcs: number } {
+  const floors: Array<[number, number]> = [];
+  let majorGcs = 0;
+  let previous = before;
+  let epoch: [number, number] | null = null;
+  for (const { t, y, majorGcCount } of points) {
+    if (Number.isFinite(majorGcCount)) {
+      if (majorGcCount > previous) {
+        majorGcs += majorGcCount - previous;
+        if (epoch) floors.push(epoch);
+        epoch = [t, y];
+      }
+      previous = majorGcCount;
+    }
+    if (epoch && y < epoch[1]) epoch = [t, y];
+  }
+  if (epoch) floors.push(epoch);
+  return { floors, majorGcs };
+}
+
+function trendOf(
+  service: string,
+  metric: Trend['metric'],
+  points: Array<{ t: number; y: number; majorGcCount: number }>,
+  majorGcCountBefore: number,
+): Trend {
+  const byMajorGc = metric === 'heap' && points.some((p) => Number.isFinite(p.majorGcCount));
+  const { floors, majorGcs } = byMajorGc
+    ? majorGcFloors(points, majorGcCountBefore)
+    : { floors: minuteFloors(points.map(({ t, y }) => [t, y])), majorGcs: null };
+  const judged = !byMajorGc || floors.length >= MIN_HEAP_FLOORS;
+  const fit = judged ? fitSlope(floors) : { slope: Number.NaN, margin: Number.NaN };
   const slopeBytesPerHour = fit.slope * 3600;
   const slopeMarginBytesPerHour = fit.margin * 3600;
-  const medianBytes = median(points.map(([, y]) => y));
+  const medianBytes = median(points.map(({ y }) => y));
   const [fraction, bytes] =
     metric === 'heap'
       ? [HEAP_GROWTH_FRACTION_PER_HOUR, HEAP_GROWTH_BYTES_PER_HOUR]
@@ -162,12 +235,16 @@ function trendOf(service: string, metric: Trend['metric'], points: Array<[number
   return {
     service,
     metric,
-    startBytes: points[0]?.[1] ?? Number.NaN,
-    endBytes: points.at(-1)?.[1] ?? Number.NaN,
+    startBytes: points[0]?.y ?? Number.NaN,
+    endBytes: points.at(-1)?.y ?? Number.NaN,
     medianBytes,
     slopeBytesPerHour,
     slopeMarginBytesPerHour,
-    isLeak: slopeBytesPerHour - slopeMarginBytesPerHour > Math.max(fraction * medianBytes, bytes),
+    basis: byMajorGc ? 'major-gc floors' : 'minute floors',
+    floors: floors.length,
+    majorGcs,
+    judged,
+    isLeak: judged && slopeBytesPerHour - slopeMarginBytesPerHour > Math.max(fraction * medianBytes, bytes),
   };
 }
 
@@ -178,7 +255,9 @@ export function judge(
   durationSeconds: number,
 ): Verdict {
   const warmup = warmupSeconds(durationSeconds);
+  const trendMinutes = (durationSeconds - warmup) / 60;
   const failures: string[] = [];
+  const notes: string[] = [];
   const steady = samples.filter((s) => s.t >= warmup);
   const services = Object.keys(samples[0]?.services ?? {});
 
@@ -191,16 +270,35 @@ export function judge(
     });
     const missed = samples.filter((s) => !s.services[service]).length;
     if (missed > 0) failures.push(`${service}: /metrics did not answer ${missed} time(s)`);
+    const majorGcCountBefore =
+      samples
+        .filter((s) => s.t < warmup)
+        .map((s) => s.services[service]?.majorGcCount ?? Number.NaN)
+        .filter(Number.isFinite)
+        .at(-1) ?? Number.NaN;
     for (const metric of ['heap', 'rss'] as const) {
       const trend = trendOf(
         service,
         metric,
-        own.map((p) => [p.t, metric === 'heap' ? p.heapUsedBytes : p.rssBytes]),
+        own.map((p) => ({
+          t: p.t,
+          y: metric === 'heap' ? p.heapUsedBytes : p.rssBytes,
+          majorGcCount: p.majorGcCount,
+        })),
+        majorGcCountBefore,
       );
       trends.push(trend);
+      if (!trend.judged) {
+        const n = trend.majorGcs ?? 0;
+        // Two collections between the same two scrapes open one epoch: say so if it happened.
+        const floors = n === trend.floors ? '' : ` (${trend.floors} floors)`;
+        notes.push(
+          `${service}: ${metric} not judged — ${n} major collection${n === 1 ? '' : 's'}${floors} in ${trendMinutes.toFixed(1)} min after warm-up, ${MIN_HEAP_FLOORS} needed; run longer`,
+        );
+      }
       if (trend.isLeak)
         failures.push(
-          `${service}: ${metric} grows ${(trend.slopeBytesPerHour / MiB).toFixed(1)} ± ${(trend.slopeMarginBytesPerHour / MiB).toFixed(1)} MiB/h (median ${(trend.medianBytes / MiB).toFixed(1)} MiB)`,
+          `${service}: ${metric} grows ${(trend.slopeBytesPerHour / MiB).toFixed(1)} ± ${(trend.slopeMarginBytesPerHour / MiB).toFixed(1)} MiB/h (median ${(trend.medianBytes / MiB).toFixed(1)} MiB, ${trend.floors} ${trend.basis})`,
         );
     }
     const loop = own.map((p) => p.eventLoopP99Ms);
@@ -227,7 +325,6 @@ export function judge(
   if (latency.isDrift)
     failures.push(`gateway p99 drifted ${latency.firstP99.toFixed(1)} → ${latency.lastP99.toFixed(1)} ms`);
   if (measured.length < 2 * LATENCY_EDGE_WINDOWS) failures.push('too few windows after warm-up to judge');
-  const trendMinutes = (durationSeconds - warmup) / 60;
   if (trendMinutes < MIN_TREND_MINUTES)
     failures.push(
       `too short to judge memory trends: ${trendMinutes.toFixed(1)} min after warm-up, ${MIN_TREND_MINUTES} needed`,
@@ -248,5 +345,5 @@ export function judge(
     );
   if (events.lost > 0) failures.push(`${events.lost} acknowledged event(s) not delivered`);
 
-  return { warmupSeconds: warmup, trends, eventLoopP99Ms, latency, errors, failures };
+  return { warmupSeconds: warmup, trends, eventLoopP99Ms, latency, errors, failures, notes };
 }

@@ -21,7 +21,9 @@ export async function migrate(db: Database): Promise<string[]> {
     .sort();
   const applied: string[] = [];
   await db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1, coalesce(hashtext(current_schema()), 0))', [MIGRATION_LOCK]);
+    await tx.query('SELECT pg_advisory_xact_lock($1, coalesce(hashtext(current_schema()), 0))', [
+      MIGRATION_LOCK,
+    ]);
     await tx.query(
       'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
     );

@@ -21,6 +21,13 @@ export const RegistryConfigSchema = Type.Object({
   /** Prefix of every Redis key and channel this hub uses. */
   SPL_REDIS_PREFIX: Type.String({ pattern: '^[a-zA-Z0-9_-]+$', default: 'spl' }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  /**
+   * A statement PostgreSQL has not answered within this fails the request with 503 and its
+   * connection is dropped, milliseconds: a server that hangs (stopped process, network
+   * partition, disk stall) must not hold requests for ever. Every statement the registry
+   * sends is short (lists are paged, the audit chain is verified in pages).
+   */
+  SPL_DATABASE_QUERY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000 }),
   SPL_DATA_DIR: Type.String({ default: '.spl/data' }),
   /** 32 bytes, base64 or hex. Required in production. */
   SPL_MASTER_KEY: Type.Optional(Type.String({ minLength: 43 })),

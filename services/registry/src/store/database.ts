@@ -54,6 +54,8 @@ export function createPostgresDatabase(options: {
   schema?: string;
   max?: number;
   connectTimeoutMs?: number;
+  /** A statement not answered within this fails as the database being away; its connection is dropped. */
+  queryTimeoutMs?: number;
   /** Told when an idle connection is lost (the server stopped or restarted); the pool replaces it. */
   onIdleError?: (err: Error) => void;
 }): Database {
@@ -63,6 +65,11 @@ export function createPostgresDatabase(options: {
     // A server that does not answer (a network partition, not a refusal) fails the request
     // after this instead of holding it.
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    // A server that stops answering on a connection it already holds (hung, or partitioned
+    // with no reset) fails the statement after this; the pool destroys that client. TCP
+    // keep-alive notices a peer that is gone for good on idle connections.
+    ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
+    keepAlive: true,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
   // An idle client losing its connection must not crash the process: the pool drops it and

@@ -31,8 +31,9 @@ const NETWORK_CODES = new Set([
 /**
  * The database is not there: connection refused or cut (class 08), the server shutting down
  * or starting (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now), or the
- * pg driver's own "connection terminated" / connect timeout, which carry no code. Nothing is
- * wrong with the request: it may be sent again once the database is back (a 503).
+ * pg driver's own "connection terminated" / connect timeout / statement not answered in time
+ * (SPL_DATABASE_QUERY_TIMEOUT_MS), which carry no code. Nothing is wrong with the request: it
+ * may be sent again once the database is back (a 503).
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
   const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
@@ -42,7 +43,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   }
   return (
     typeof message === 'string' &&
-    /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/.test(
+    /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect|Query read timeout)/.test(
       message,
     )
   );

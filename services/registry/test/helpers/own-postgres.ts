@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,8 +103,32 @@ export class OwnPostgres {
     await this.pg('pg_ctl', ['-D', this.dataDir, '-m', mode, '-w', '-t', '60', 'stop']);
   }
 
+  /**
+   * The server and every backend stop answering without closing a connection (SIGSTOP), as a
+   * hung host, a stalled disk or a partition that drops packets looks to a client; `thaw`
+   * (SIGCONT) lets them go on.
+   */
+  async freeze(): Promise<void> {
+    for (const pid of await this.pids()) process.kill(pid, 'SIGSTOP');
+  }
+
+  async thaw(): Promise<void> {
+    for (const pid of await this.pids()) process.kill(pid, 'SIGCONT');
+  }
+
+  /** The postmaster (first line of postmaster.pid) and its children. */
+  private async pids(): Promise<number[]> {
+    const postmaster = Number((await readFile(join(this.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    const children = await run('pgrep', ['-P', String(postmaster)]).then(
+      ({ stdout }) => stdout.split('\n').filter(Boolean).map(Number),
+      () => [] as number[],
+    );
+    return [postmaster, ...children];
+  }
+
   /** Stops the server and removes its folder. */
   async remove(): Promise<void> {
+    await this.thaw().catch(() => {});
     await this.stop('immediate').catch(() => {});
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }

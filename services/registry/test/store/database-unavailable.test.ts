@@ -18,6 +18,7 @@ describe('isDatabaseUnavailable', () => {
       Object.assign(new Error('connection failure'), { code: '08006' }),
       new Error('Connection terminated unexpectedly'),
       new Error('timeout exceeded when trying to connect'),
+      new Error('Query read timeout'),
     ])
       expect(isDatabaseUnavailable(err), err.message).toBe(true);
     for (const err of [
@@ -29,6 +30,9 @@ describe('isDatabaseUnavailable', () => {
       expect(isDatabaseUnavailable(err)).toBe(false);
   });
 });
+
+/** Connect and statement timeout here (SPL_DATABASE_QUERY_TIMEOUT_MS, 15 s by default). */
+const HANG_TIMEOUT_MS = 3000;
 
 // A PostgreSQL of the test's own (not the shared one), stopped under a running registry.
 describe('the registry while its PostgreSQL is stopped and started again', () => {
@@ -53,7 +57,13 @@ describe('the registry while its PostgreSQL is stopped and started again', () =>
 
   beforeAll(async () => {
     await postgres.start();
-    db = createPostgresDatabase({ url: postgres.url, max: 4, onIdleError: (err) => idleErrors.push(err) });
+    db = createPostgresDatabase({
+      url: postgres.url,
+      max: 4,
+      connectTimeoutMs: HANG_TIMEOUT_MS,
+      queryTimeoutMs: HANG_TIMEOUT_MS,
+      onIdleError: (err) => idleErrors.push(err),
+    });
     redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
     built = await buildApp({
       config: loadRegistryConfig({
@@ -130,4 +140,33 @@ describe('the registry while its PostgreSQL is stopped and started again', () =>
     });
     expect(write.statusCode).toBe(201);
   });
+
+  it('answers 503 within its timeout while PostgreSQL hangs, instead of holding the request, and is back when it answers', async () => {
+    await postgres.freeze();
+    const answers: Array<{ status: number; code: unknown; seconds: number }> = [];
+    try {
+      for (const call of [listApis, token, () => built.app.inject('/readyz')]) {
+        const t0 = performance.now();
+        const res = await call();
+        const body = res.json();
+        answers.push({
+          status: res.statusCode,
+          code: body.code ?? body.error ?? body.status,
+          seconds: (performance.now() - t0) / 1000,
+        });
+      }
+    } finally {
+      await postgres.thaw();
+    }
+    expect(answers.map(({ status, code }) => [status, code])).toEqual([
+      [503, 'SPL_UNAVAILABLE'],
+      [503, 'temporarily_unavailable'],
+      [503, 'not-ready'],
+    ]);
+    // Each within about one timeout (a statement on a held connection, or a new connection the
+    // frozen server never greets), never for ever.
+    for (const a of answers) expect(a.seconds).toBeLessThan((2 * HANG_TIMEOUT_MS) / 1000 + 2);
+    expect((await listApis()).statusCode).toBe(200);
+    expect((await token()).statusCode).toBe(200);
+  }, 60_000);
 });

@@ -22,7 +22,7 @@ import { clientToken, EventStream, GatewayTraffic, type Sample } from '../suppor
  *
  * Each phase: 1 s steady, the fault for `faultMs`, the heal, then wait until the hub is
  * normal again — a gateway 200 and a publish 202 after the heal, every event acknowledged so
- * far delivered, and in the PostgreSQL phase the registry answering 200 again — and 1 s
+ * far delivered, and in the PostgreSQL phases the registry answering 200 again — and 1 s
  * steady. Recovery time is heal → normal.
  */
 
@@ -129,6 +129,9 @@ describe('the hub under faults', () => {
       gatewayEnv: { SPL_CIRCUIT_OPEN_SECONDS: String(CIRCUIT_OPEN_SECONDS) },
       // The flapping subscriber's retries within a phase, not the production 10 s first backoff.
       brokerEnv: { SPL_BROKER_RETRY_BASE_MS: '500', SPL_BROKER_RETRY_MAX_MS: '2000' },
+      // A hung PostgreSQL is answered 503 after these (15 s and 5 s by default), within the
+      // probe's 6 s deadline.
+      registryEnv: { SPL_DATABASE_QUERY_TIMEOUT_MS: '2000', SPL_DATABASE_CONNECT_TIMEOUT_MS: '2000' },
     });
     // The stand-in takes the demo upstream's port once the demo upstream has let it go.
     standIn = new StandIn(UPSTREAM_PORT);
@@ -291,6 +294,20 @@ describe('the hub under faults', () => {
         (r.registry?.['apis 503 SPL_UNAVAILABLE'] ?? 0) > 0,
       inject: () => postgres.stop('fast'),
       heal: () => postgres.resume(),
+    },
+    {
+      // SIGSTOP on the server and every backend: connections stay open, the port still accepts,
+      // nothing answers — a hung host, a stalled disk, a partition without resets. The registry
+      // gives up on a statement or a new connection after 2 s here and answers 503.
+      name: 'PostgreSQL hangs',
+      faultMs: 4000,
+      allowed: [],
+      probeRegistry: true,
+      tookEffect: (r) =>
+        (r.registry?.['readyz 503 not-ready'] ?? 0) > 0 &&
+        (r.registry?.['apis 503 SPL_UNAVAILABLE'] ?? 0) > 0,
+      inject: () => postgres.freeze(),
+      heal: () => postgres.thaw(),
     },
     {
       // Rate limits and usage go to Redis: 503 while it is away is the contract (docs/gateway.md).

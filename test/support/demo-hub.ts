@@ -31,6 +31,7 @@ export interface DemoHubOptions {
   /** Environment added to one service's (e.g. shorter circuit or retry times). */
   gatewayEnv?: Record<string, string>;
   brokerEnv?: Record<string, string>;
+  registryEnv?: Record<string, string>;
 }
 
 /**
@@ -113,6 +114,7 @@ export class DemoHub {
         SPL_BOOTSTRAP_CLIENT_SECRET: demo.operator.clientSecret,
         SPL_DEMO_FILE: join(state, 'demo.json'),
         SPL_PUBLIC_URL: this.gatewayUrl,
+        ...this.options.registryEnv,
       },
       `${this.registryUrl}/readyz`,
       this.logs,

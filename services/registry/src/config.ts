@@ -28,6 +28,8 @@ export const RegistryConfigSchema = Type.Object({
    * sends is short (lists are paged, the audit chain is verified in pages).
    */
   SPL_DATABASE_QUERY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000 }),
+  /** A new connection PostgreSQL has not accepted and greeted within this fails the request with 503, milliseconds. */
+  SPL_DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),
   SPL_DATA_DIR: Type.String({ default: '.spl/data' }),
   /** 32 bytes, base64 or hex. Required in production. */
   SPL_MASTER_KEY: Type.Optional(Type.String({ minLength: 43 })),

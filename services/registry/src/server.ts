@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     ? createPostgresDatabase({
         url: config.DATABASE_URL,
         queryTimeoutMs: config.SPL_DATABASE_QUERY_TIMEOUT_MS,
+        connectTimeoutMs: config.SPL_DATABASE_CONNECT_TIMEOUT_MS,
         onIdleError: (err) => log?.warn({ err }, 'database connection lost; the pool opens a new one'),
       })
     : await createPgliteDatabase({ dataDir: join(config.SPL_DATA_DIR, 'registry-db') });

@@ -296,6 +296,19 @@ describe('the hub under faults', () => {
       heal: () => postgres.resume(),
     },
     {
+      // A crash, not a shutdown: every PostgreSQL process SIGKILLed, the registry's pooled
+      // connections cut without a goodbye; the restart replays the WAL.
+      name: 'PostgreSQL kill -9 + restart',
+      faultMs: 3000,
+      allowed: [],
+      probeRegistry: true,
+      tookEffect: (r) =>
+        (r.registry?.['readyz 503 not-ready'] ?? 0) > 0 &&
+        (r.registry?.['apis 503 SPL_UNAVAILABLE'] ?? 0) > 0,
+      inject: () => postgres.kill(),
+      heal: () => postgres.resume(),
+    },
+    {
       // SIGSTOP on the server and every backend: connections stay open, the port still accepts,
       // nothing answers — a hung host, a stalled disk, a partition without resets. The registry
       // gives up on a statement or a new connection after 2 s here and answers 503.

@@ -116,6 +116,27 @@ export class OwnPostgres {
     for (const pid of await this.pids()) process.kill(pid, 'SIGCONT');
   }
 
+  /**
+   * SIGKILL on the server and every backend at once, as when the host loses power or the OOM
+   * killer takes the server: no shutdown, connections cut, `postmaster.pid` left behind.
+   * `resume` starts it again, and PostgreSQL recovers from its WAL.
+   */
+  async kill(): Promise<void> {
+    const pids = await this.pids();
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    // Until every process is gone its shared memory is in use and a restart would refuse.
+    const gone = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    const deadline = Date.now() + 10_000;
+    while (!pids.every(gone) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+
   /** The postmaster (first line of postmaster.pid) and its children. */
   private async pids(): Promise<number[]> {
     const postmaster = Number((await readFile(join(this.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);

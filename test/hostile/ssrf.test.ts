@@ -51,6 +51,10 @@ describe('the gateway forwarding to an internal address', () => {
       metadata: 'http://169.254.169.254',
       private: 'http://10.255.255.1',
       mapped: `http://[::ffff:127.0.0.1]:${port}`,
+      // NAT64 and 6to4 forms of the metadata address: on a network with a NAT64 gateway or a
+      // 6to4 relay they reach 169.254.169.254.
+      nat64: 'http://[64:ff9b::a9fe:a9fe]',
+      sixtofour: 'http://[2002:a9fe:a9fe::1]',
       numeric: `http://2130706433:${port}`,
       internal: internal.url,
       redirect: upstream.url,
@@ -83,7 +87,7 @@ describe('the gateway forwarding to an internal address', () => {
       headers: { authorization: `Bearer ${await hub.token()}` },
     });
 
-  it.each(['metadata', 'private', 'mapped', 'numeric', 'internal'])(
+  it.each(['metadata', 'private', 'mapped', 'nat64', 'sixtofour', 'numeric', 'internal'])(
     'refuses an upstream at a %s address not listed, with 502 and no connection',
     async (api) => {
       upstream.seen.length = 0;
@@ -201,6 +205,8 @@ describe('the registry taking a webhook URL', () => {
     'https://[::1]/hook',
     'https://[::ffff:127.0.0.1]/hook',
     'https://[::ffff:169.254.169.254]/hook',
+    'https://[64:ff9b::a9fe:a9fe]/hook',
+    'https://[2002:a9fe:a9fe::1]/hook',
     'https://[fd00::1]/hook',
     'https://[fe80::1]/hook',
     'https://2130706433/hook',

@@ -1,5 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /**
  * SPL_EGRESS_ALLOW (ARCHITECTURE "Outbound calls"): which hosts a data plane (gateway upstreams, broker webhooks) may connect to,
@@ -58,12 +59,37 @@ function createSpecialRanges(): BlockList {
     '240.0.0.0/4',
     '::/128',
     '::1/128',
+    '64:ff9b:1::/48', // local-use NAT64 (RFC 8215): where the IPv4 address sits depends on the network
+    '100::/64', // discard-only (RFC 6666)
+    '2001::/32', // Teredo: the IPv4 addresses inside are obfuscated
+    '2001:db8::/32', // documentation
     'fc00::/7',
     'fe80::/10',
+    'fec0::/10', // site-local, deprecated but still routed by some stacks
     'ff00::/8',
   ])
     addCidr(list, cidr);
   return list;
+}
+
+/**
+ * The IPv4 address an IPv6 address carries, when it is one a network may turn into an IPv4
+ * connection: IPv4-mapped (::ffff:a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d, SIIT),
+ * IPv4-compatible (::a.b.c.d), NAT64 well-known prefix (64:ff9b::a.b.c.d, RFC 6052) and
+ * 6to4 (2002:aabb:ccdd::/48, RFC 3056). On a network with a NAT64 gateway or a 6to4 relay,
+ * `64:ff9b::a9fe:a9fe` reaches 169.254.169.254; so these are judged as the IPv4 address.
+ */
+export function embeddedIpv4(address: string): string | null {
+  if (isIP(address) !== 6) return null;
+  const b = ipaddr.IPv6.parse(address).toByteArray();
+  const zero = (from: number, to: number) => b.slice(from, to).every((x) => x === 0);
+  const v4 = (at: number) => b.slice(at, at + 4).join('.');
+  if (zero(0, 10) && b[10] === 0xff && b[11] === 0xff) return v4(12); // ::ffff:0:0/96
+  if (zero(0, 8) && b[8] === 0xff && b[9] === 0xff && zero(10, 12)) return v4(12); // ::ffff:0:0:0/96
+  if (zero(0, 12)) return v4(12); // ::/96
+  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zero(4, 12)) return v4(12); // 64:ff9b::/96
+  if (b[0] === 0x20 && b[1] === 0x02) return v4(2); // 2002::/16
+  return null;
 }
 
 export class EgressConfigError extends Error {
@@ -93,13 +119,14 @@ export function createEgressPolicy(allow: string): EgressPolicy {
   };
 
   const check = (host: string, dialled: string): string | null => {
-    // An IPv4-mapped IPv6 address (::ffff:127.0.0.1) is judged as the IPv4 address it is.
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(dialled);
-    const address = mapped ? mapped[1]! : dialled;
+    // An IPv6 address that carries an IPv4 one (::ffff:127.0.0.1, 64:ff9b::7f00:1) is judged
+    // as the IPv4 address it leads to.
+    const inner = embeddedIpv4(dialled);
+    const address = inner ?? dialled;
     const kind = family(address);
     if (listed.check(address, kind)) return null;
     if (special.check(address, kind))
-      return `${host} resolves to ${address}, a loopback, private or link-local address not listed in SPL_EGRESS_ALLOW`;
+      return `${host} resolves to ${inner ? `${dialled} (${inner})` : address}, a loopback, private or link-local address not listed in SPL_EGRESS_ALLOW`;
     if (!isNameListed(host)) return `${host} is not listed in SPL_EGRESS_ALLOW`;
     return null;
   };

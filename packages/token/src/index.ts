@@ -18,6 +18,7 @@ export {
   type FederatedVerifier,
   type FederatedVerifierOptions,
 } from './federation/federated-verifier.js';
+export { federationEgress } from './federation/federation-egress.js';
 export { FederationError, type FederationFailure } from './federation/federation-error.js';
 export { createJwksFetcher, type JwksFetcherOptions } from './federation/jwks-fetcher.js';
 export { type GeneratedKey, generateSigningKey, importSigningKey, type PublicJwk } from './signing-key.js';

@@ -1,9 +1,8 @@
-import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createEgressPolicy } from '@spl/egress';
 import { createEvidenceLog, createInstanceId } from '@spl/evidence-log';
-import { createFederatedVerifier } from '@spl/token';
+import { createFederatedVerifier, federationEgress } from '@spl/token';
 import { Redis } from 'ioredis';
 import { buildApp } from './app.js';
 import { createPublishRecorder } from './evidence/event-evidence.js';
@@ -34,11 +33,9 @@ async function main(): Promise<void> {
     stream: createRedisKeys(config.SPL_REDIS_PREFIX).usageStream,
     onError: (err) => log?.warn({ err }, 'usage flush failed; records kept for retry'),
   });
-  // Trusted issuers' JWKS are fetched only from addresses SPL_EGRESS_ALLOW permits.
+  // Trusted issuers' JWKS are fetched only from addresses SPL_EGRESS_ALLOW permits, judged on the address dialled.
   const egress = createEgressPolicy(config.SPL_EGRESS_ALLOW);
-  const federated = createFederatedVerifier({
-    isEgressAllowed: async (url) => egress.check(url.hostname, (await lookup(url.hostname)).address) === null,
-  });
+  const federated = createFederatedVerifier(federationEgress(egress));
   const { app, runtime } = await buildApp({
     federated,
     config,

@@ -1,5 +1,4 @@
 import cluster from 'node:cluster';
-import { lookup } from 'node:dns/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { ConfigError } from '@spl/env-config';
 import { URL_DIGEST_KEY_INFO } from '@spl/evidence-log';
 import { createMetricsRegistry } from '@spl/metrics';
 import { createSecretBox, parseMasterKey, type SecretBox } from '@spl/secret-box';
+import { federationEgress } from '@spl/token';
 import { Redis } from 'ioredis';
 import { buildApp } from './app.js';
 import { clusterMetricsSource, runClusterPrimary, workerCount } from './cluster.js';
@@ -99,9 +99,8 @@ async function main(): Promise<void> {
       registry: metrics,
       floodPerSecond: config.SPL_FLOOD_PER_SECOND,
       floodBurst: config.SPL_FLOOD_BURST,
-      // Federated JWKS URLs are checked against the egress allow-list by address, like upstreams.
-      isEgressAllowed: async (url) =>
-        egress.check(url.hostname, (await lookup(url.hostname)).address) === null,
+      // Federated JWKS are fetched under the egress allow-list, judged on the address dialled.
+      ...federationEgress(egress),
     });
     built = await buildApp({
       config,

@@ -1,6 +1,6 @@
 import type { Registry } from '@spl/metrics';
 import type { Snapshot } from '@spl/snapshot';
-import { createFederatedVerifier, FederationError } from '@spl/token';
+import { createFederatedVerifier, type FederatedVerifierOptions, FederationError } from '@spl/token';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { decodeJwt } from 'jose';
@@ -76,9 +76,9 @@ export function createValidationStep(): RequestValidator<OpenApiValidator> {
 
 /** Tokens of the trusted issuers in the snapshot (the national SPLP, other regions' hubs). */
 export function createFederationStep(
-  isEgressAllowed: (url: URL) => boolean | Promise<boolean>,
+  egress: Pick<FederatedVerifierOptions, 'isEgressAllowed' | 'fetchJwks'>,
 ): FederatedVerifierFactory {
-  const verifier = createFederatedVerifier({ isEgressAllowed });
+  const verifier = createFederatedVerifier(egress);
   return (snapshot: Snapshot): IssuerTokenVerifier | null => {
     if (snapshot.trustedIssuers.length === 0) return null;
     verifier.update(snapshot.trustedIssuers, snapshot.applications);
@@ -138,7 +138,9 @@ export function createStandardPolicies(options: {
   redisPrefix: string;
   failMode: 'open' | 'closed';
   registry: Registry;
+  /** SPL_EGRESS_ALLOW for federated JWKS (`federationEgress`); tests may allow everything. */
   isEgressAllowed: (url: URL) => boolean | Promise<boolean>;
+  fetchJwks?: FederatedVerifierOptions['fetchJwks'];
   floodPerSecond: number;
   floodBurst: number;
   accessLog?: AccessLog;
@@ -183,7 +185,10 @@ export function createStandardPolicies(options: {
   return {
     rateLimiter: createRateLimitStep(limiter),
     requestValidator: createValidationStep(),
-    createFederatedVerifier: createFederationStep(options.isEgressAllowed),
+    createFederatedVerifier: createFederationStep({
+      isEgressAllowed: options.isEgressAllowed,
+      ...(options.fetchJwks ? { fetchJwks: options.fetchJwks } : {}),
+    }),
     observer,
     metrics,
     accessLog,

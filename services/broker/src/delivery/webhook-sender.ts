@@ -1,7 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { isIP } from 'node:net';
-import { type EgressPolicy, EgressRefusedError } from '@spl/egress';
-import { Agent, buildConnector, request, errors as undiciErrors } from 'undici';
+import { createEgressConnector, type EgressPolicy } from '@spl/egress';
+import { Agent, request, errors as undiciErrors } from 'undici';
 import type { CompiledSubscription } from '../snapshot/topic-table.js';
 import { parseRetryAfter } from './retry-schedule.js';
 
@@ -40,27 +39,6 @@ export function signWebhook(
 }
 
 /**
- * A connector that checks the address actually dialled against SPL_EGRESS_ALLOW: names go
- * through the policy's lookup, and IP literals, which net.connect never looks up, are checked
- * here (without it a webhook URL of http://127.0.0.2/ or http://10.0.0.5/ was dialled: found
- * by test/hostile/ssrf.test.ts).
- */
-function createEgressConnector(egress: EgressPolicy, timeoutMs: number): buildConnector.connector {
-  const connect = buildConnector({
-    lookup: egress.lookup,
-    timeout: timeoutMs,
-  } as buildConnector.BuildOptions);
-  return (options, callback) => {
-    const host = options.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(host)) {
-      const why = egress.check(host, host);
-      if (why) return callback(new EgressRefusedError(why), null);
-    }
-    connect(options, callback);
-  };
-}
-
-/**
  * POSTs the structured-mode CloudEvent with Standard Webhooks headers through one undici
  * Agent whose connect-time lookup applies SPL_EGRESS_ALLOW to the address actually dialled.
  * Each attempt has its own timeout; the answer's body is discarded.
@@ -72,7 +50,7 @@ export function createWebhookSender(input: {
 }): WebhookSender {
   const agent = new Agent({
     connections: input.connections,
-    connect: createEgressConnector(input.egress, input.timeoutMs),
+    connect: createEgressConnector(input.egress, { timeout: input.timeoutMs }),
     headersTimeout: input.timeoutMs,
     bodyTimeout: input.timeoutMs,
     keepAliveTimeout: 30_000,

@@ -1,6 +1,5 @@
-import { isIP } from 'node:net';
-import { type EgressPolicy, EgressRefusedError } from '@spl/egress';
-import { Agent, buildConnector, Pool } from 'undici';
+import { createEgressAgent, createEgressConnector, type EgressPolicy } from '@spl/egress';
+import { type Agent, Pool } from 'undici';
 import { type CircuitBreaker, type CircuitState, createCircuitBreaker } from './circuit-breaker.js';
 import { createRetryBudget, type RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 
@@ -51,28 +50,12 @@ export function poolKey(origin: string, identity?: string): string {
   return identity ? `${origin}#${identity}` : origin;
 }
 
-/**
- * A connector that checks the address actually dialled against SPL_EGRESS_ALLOW: names go
- * through the policy's lookup, IP literals (which net.connect never looks up) are checked here.
- */
-function createEgressConnector(egress: EgressPolicy, tls?: ClientTls): buildConnector.connector {
-  const connect = buildConnector({ lookup: egress.lookup, ...(tls ?? {}) } as buildConnector.BuildOptions);
-  return (options, callback) => {
-    const host = options.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(host)) {
-      const why = egress.check(host, host);
-      if (why) return callback(new EgressRefusedError(why), null);
-    }
-    connect(options, callback);
-  };
-}
-
 export function createUpstreamPools(options: UpstreamPoolOptions): UpstreamPools {
   const upstreams = new Map<string, Upstream>();
   const retiring = new Map<string, NodeJS.Timeout>();
   const graceMs = options.graceMs ?? 30_000;
   const retryBudget = options.retryBudget ?? { ratio: 0.2, minPerSecond: 5, windowSeconds: 10 };
-  const agent = new Agent({ connect: createEgressConnector(options.egress), connections: 8 });
+  const agent = createEgressAgent(options.egress, { connections: 8 });
 
   const closeUpstream = (key: string) => {
     const upstream = upstreams.get(key);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HubFixture } from '../../services/broker/test/helpers/hub-fixture.js';
 import { buildTestBroker, type TestBroker } from '../../services/broker/test/helpers/test-broker.js';
+import { countEventKeys } from './helpers/broker-keys.js';
 import { LogCapture } from './helpers/log-capture.js';
 import { fuzzOperations, listOperations, printReport } from './helpers/openapi-fuzz.js';
 
@@ -33,16 +34,7 @@ describe('the broker under hostile input', () => {
     const publisher = await hub.token();
     const reader = await hub.token('dashboard-client', 'bappeda');
     secrets.push(publisher, reader);
-    const keyCount = async () => {
-      let n = 0;
-      let cursor = '0';
-      do {
-        const [next, keys] = await broker.redis.scan(cursor, 'MATCH', `${broker.prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        n += keys.filter((k) => !/rate|limit|metric/.test(k)).length;
-      } while (cursor !== '0');
-      return n;
-    };
+    const keyCount = () => countEventKeys(broker);
     let before = await keyCount();
     const report = await fuzzOperations({
       service: 'broker',

@@ -1,58 +1,8 @@
-import { connect } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HubFixture } from '../../services/gateway/test/helpers/hub-fixture.js';
 import { FakeRegistry, TestUpstream } from '../../services/gateway/test/helpers/servers.js';
 import { buildTestGateway, type TestGateway } from '../../services/gateway/test/helpers/test-gateway.js';
-
-interface Exchange {
-  /** The bytes the gateway answered, as text. */
-  answer: string;
-  /** The status of the first answer, or 0 if none came. */
-  status: number;
-  /** Whether the gateway closed the connection before `waitMs` ran out. */
-  closedByServer: boolean;
-  elapsedMs: number;
-}
-
-/**
- * Writes `chunks` to a fresh TCP connection (`gapMs` apart) and reads until the gateway
- * closes it or `waitMs` passes: the wire as an attacker sees it, with no client library
- * tidying the request up.
- */
-function exchange(
-  port: number,
-  chunks: Array<string | Buffer>,
-  options: { gapMs?: number; waitMs?: number } = {},
-) {
-  const started = performance.now();
-  return new Promise<Exchange>((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    const received: Buffer[] = [];
-    let closedByServer = false;
-    let timer: NodeJS.Timeout;
-    const finish = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      const answer = Buffer.concat(received).toString('latin1');
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer)?.[1] ?? 0);
-      resolve({ answer, status, closedByServer, elapsedMs: performance.now() - started });
-    };
-    socket.on('data', (c: Buffer) => received.push(c));
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      closedByServer = true;
-      finish();
-    });
-    timer = setTimeout(finish, options.waitMs ?? 2_000);
-    socket.on('connect', async () => {
-      for (const chunk of chunks) {
-        if (socket.destroyed) return;
-        socket.write(chunk);
-        if (options.gapMs) await new Promise((ok) => setTimeout(ok, options.gapMs));
-      }
-    });
-  });
-}
+import { exchange, head } from './helpers/raw-socket.js';
 
 /**
  * A real listening gateway in front of one upstream that records what reaches it:
@@ -94,7 +44,6 @@ describe('the gateway on the wire under hostile clients', () => {
     const res = await exchange(port, ['GET /healthz HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n']);
     expect(res.status).toBe(200);
   };
-  const head = (lines: string[]) => `${lines.join('\r\n')}\r\n\r\n`;
   const auth = () => `Authorization: Bearer ${token}`;
 
   it('forwards a well-formed request (the control for every attack below)', async () => {

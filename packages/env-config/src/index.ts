@@ -43,3 +43,4 @@ export function loadConfig<S extends TObject>(schema: S, env: Record<string, str
   }
   return deepFreeze(converted as Static<S>);
 }
+export { HeadersTimeoutSetting, headerTimeouts } from './http-server-timeouts.js';

@@ -1,4 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { headerTimeouts } from '@spl/env-config';
 import { createMetricsRegistry, metricsPlugin, type Registry } from '@spl/metrics';
 import { openapiDocsPlugin } from '@spl/openapi-docs';
 import { problemPlugin, problemType, sendProblem } from '@spl/problem';
@@ -88,6 +89,8 @@ export async function buildApp(deps: BrokerDeps): Promise<BrokerApp> {
     : publishMetrics;
 
   const app = Fastify({
+    // A client trickling its request head (slowloris) is dropped after SPL_HEADERS_TIMEOUT_MS.
+    http: headerTimeouts(config.SPL_HEADERS_TIMEOUT_MS),
     logger:
       deps.logger === false
         ? false

@@ -1,5 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createEgressPolicy } from '@spl/egress';
+import { headerTimeouts } from '@spl/env-config';
 import { createMetricsRegistry, metricsPlugin, type Registry } from '@spl/metrics';
 import { openapiDocsPlugin } from '@spl/openapi-docs';
 import { problemPlugin, problemType, sendProblem } from '@spl/problem';
@@ -126,13 +127,10 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
   // FastifyInstance either way (request.raw.socket is a TLSSocket when TLS is on).
   // A client trickling its headers (slowloris) is dropped after SPL_HEADERS_TIMEOUT_MS; Node
   // looks for such connections every `connectionsCheckingInterval`.
-  const headerTimeouts = {
-    headersTimeout: config.SPL_HEADERS_TIMEOUT_MS,
-    connectionsCheckingInterval: Math.min(30_000, Math.ceil(config.SPL_HEADERS_TIMEOUT_MS / 4)),
-  };
+  const timeouts = headerTimeouts(config.SPL_HEADERS_TIMEOUT_MS);
   const tlsOption = deps.tls
-    ? ({ https: { ...deps.tls.options, ...headerTimeouts } } as object)
-    : { http: headerTimeouts };
+    ? ({ https: { ...deps.tls.options, ...timeouts } } as object)
+    : { http: timeouts };
   const app = Fastify({
     ...tlsOption,
     logger:

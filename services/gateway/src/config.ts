@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '@spl/env-config';
+import { ConfigError, HeadersTimeoutSetting, loadConfig } from '@spl/env-config';
 import { type Static, Type } from 'typebox';
 
 /** The gateway's environment: every variable, its unit and default, in one place (docs/configuration.md). */
@@ -92,12 +92,8 @@ export const GatewayConfigSchema = Type.Object({
   SPL_HEALTH_CHECK_SECONDS: Type.Number({ minimum: 0, default: 0 }),
   /** A probe with no answer within this many milliseconds counts as dead. */
   SPL_HEALTH_CHECK_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 2000 }),
-  /**
-   * A client must send its whole request head within this many milliseconds or its connection
-   * is closed (slowloris; Node's `headersTimeout`, whose default this is). Checked every quarter
-   * of it, at most every 30 s.
-   */
-  SPL_HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 60_000 }),
+  /** A client's whole request head within this, milliseconds, or the connection is closed (slowloris). */
+  SPL_HEADERS_TIMEOUT_MS: HeadersTimeoutSetting,
   /** After a hub token with an unknown `kid` refreshed the snapshot, no other refresh for this long, seconds. */
   SPL_HUB_KEY_REFRESH_SECONDS: Type.Integer({ minimum: 1, default: 30 }),
 });

@@ -7,7 +7,8 @@ import { exchange, head } from './helpers/raw-socket.js';
 /**
  * A real listening gateway in front of one upstream that records what reaches it:
  *
- *   dinkes/faskes/v1 → upstream, portal subscribed; SPL_HEADERS_TIMEOUT_MS 600
+ *   dinkes/faskes/v1 → upstream, portal subscribed; SPL_HEADERS_TIMEOUT_MS 600,
+ *   SPL_REQUEST_TIMEOUT_MS 1500
  *
  * Each attack must end in a 4xx or a closed connection, reach the upstream never, and leave
  * the gateway answering /healthz.
@@ -27,7 +28,10 @@ describe('the gateway on the wire under hostile clients', () => {
     hub.subscribe('app-portal', 'faskes', 'v1');
     registry = await new FakeRegistry().start();
     registry.snapshot = hub.snapshot();
-    gw = await buildTestGateway({ registryUrl: registry.url, env: { SPL_HEADERS_TIMEOUT_MS: '600' } });
+    gw = await buildTestGateway({
+      registryUrl: registry.url,
+      env: { SPL_HEADERS_TIMEOUT_MS: '600', SPL_REQUEST_TIMEOUT_MS: '1500' },
+    });
     port = Number(new URL(await gw.listen()).port);
     token = await hub.token();
   });
@@ -162,6 +166,22 @@ describe('the gateway on the wire under hostile clients', () => {
       ];
       // 100 ms apart the whole head would take about 40 s; the gateway must not wait for it.
       const res = await exchange(port, bytes, { gapMs: 100, waitMs: 8_000 });
+      expect(res.closedByServer).toBe(true);
+      expect(res.elapsedMs).toBeLessThan(5_000);
+      if (res.status) expect(res.status).toBe(408);
+      expect(upstream.seen).toEqual([]);
+      await alive();
+    });
+
+    it('sending its body a byte at a time is cut off within SPL_REQUEST_TIMEOUT_MS, nothing forwarded', async () => {
+      const res = await exchange(
+        port,
+        [
+          head(['POST /dinkes/faskes/v1/slow HTTP/1.1', 'Host: gw', auth(), 'Content-Length: 200']),
+          ...'b'.repeat(200),
+        ],
+        { gapMs: 100, waitMs: 8_000 },
+      );
       expect(res.closedByServer).toBe(true);
       expect(res.elapsedMs).toBeLessThan(5_000);
       if (res.status) expect(res.status).toBe(408);

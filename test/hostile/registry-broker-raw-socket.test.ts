@@ -70,7 +70,7 @@ describe.each(['registry', 'broker'] as const)('the %s on the wire under hostile
   let close: () => Promise<void>;
 
   beforeAll(async () => {
-    const env = { SPL_HEADERS_TIMEOUT_MS: '600' };
+    const env = { SPL_HEADERS_TIMEOUT_MS: '600', SPL_REQUEST_TIMEOUT_MS: '1500' };
     if (service === 'registry') {
       const r: TestRegistry = await buildTestRegistry({ env });
       const token = await r.operatorToken();
@@ -157,6 +157,19 @@ describe.each(['registry', 'broker'] as const)('the %s on the wire under hostile
     expect(res.status).toBe(200);
     expect(res.elapsedMs).toBeLessThan(1_000);
     expect(answers(res.answer)).toBe(1);
+  });
+
+  it('cuts off a client sending its body a byte at a time within SPL_REQUEST_TIMEOUT_MS', async () => {
+    const before = await stored();
+    const headEnd = smuggled.indexOf('\r\n\r\n') + 4;
+    const body = smuggled.slice(headEnd);
+    // 100 ms apart the body would take tens of seconds; the service must not wait for it.
+    const res = await exchange(port, [smuggled.slice(0, headEnd), ...body], { gapMs: 100, waitMs: 8_000 });
+    expect(res.closedByServer).toBe(true);
+    expect(res.elapsedMs).toBeLessThan(5_000);
+    if (res.status) expect(res.status).toBe(408);
+    expect(await stored()).toBe(before);
+    await alive();
   });
 
   it('refuses path tricks on the wire with a 4xx or a closed connection', async () => {

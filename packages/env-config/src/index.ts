@@ -43,4 +43,4 @@ export function loadConfig<S extends TObject>(schema: S, env: Record<string, str
   }
   return deepFreeze(converted as Static<S>);
 }
-export { HeadersTimeoutSetting, headerTimeouts } from './http-server-timeouts.js';
+export { ServerTimeoutSettings, serverTimeouts } from './http-server-timeouts.js';

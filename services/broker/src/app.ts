@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { headerTimeouts } from '@spl/env-config';
+import { serverTimeouts } from '@spl/env-config';
 import { createMetricsRegistry, metricsPlugin, type Registry } from '@spl/metrics';
 import { openapiDocsPlugin } from '@spl/openapi-docs';
 import { problemPlugin, problemType, sendProblem } from '@spl/problem';
@@ -89,8 +89,9 @@ export async function buildApp(deps: BrokerDeps): Promise<BrokerApp> {
     : publishMetrics;
 
   const app = Fastify({
-    // A client trickling its request head (slowloris) is dropped after SPL_HEADERS_TIMEOUT_MS.
-    http: headerTimeouts(config.SPL_HEADERS_TIMEOUT_MS),
+    // A client trickling its request (slowloris, slow body) is cut off: SPL_HEADERS_TIMEOUT_MS, SPL_REQUEST_TIMEOUT_MS.
+    http: serverTimeouts(config),
+    requestTimeout: config.SPL_REQUEST_TIMEOUT_MS,
     logger:
       deps.logger === false
         ? false

@@ -1,4 +1,4 @@
-import { HeadersTimeoutSetting, loadConfig } from '@spl/env-config';
+import { loadConfig, ServerTimeoutSettings } from '@spl/env-config';
 import { type Static, Type } from 'typebox';
 
 /**
@@ -67,8 +67,8 @@ export const BrokerConfigSchema = Type.Object({
   SPL_EVIDENCE_CHECKPOINT_EVERY: Type.Integer({ minimum: 1, default: 1000 }),
   SPL_EVIDENCE_CHECKPOINT_SECONDS: Type.Number({ exclusiveMinimum: 0, default: 10 }),
   SPL_BEHIND_TLS_PROXY: Type.Boolean({ default: false }),
-  /** A client's whole request head within this, milliseconds, or the connection is closed (slowloris). */
-  SPL_HEADERS_TIMEOUT_MS: HeadersTimeoutSetting,
+  /** SPL_HEADERS_TIMEOUT_MS, SPL_REQUEST_TIMEOUT_MS: how long a client may take to send a request. */
+  ...ServerTimeoutSettings,
   SPL_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     default: 'info',
   }),

@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createEgressPolicy } from '@spl/egress';
-import { headerTimeouts } from '@spl/env-config';
+import { serverTimeouts } from '@spl/env-config';
 import { createMetricsRegistry, metricsPlugin, type Registry } from '@spl/metrics';
 import { openapiDocsPlugin } from '@spl/openapi-docs';
 import { problemPlugin, problemType, sendProblem } from '@spl/problem';
@@ -125,14 +125,15 @@ export async function buildApp(deps: GatewayDeps): Promise<GatewayApp> {
 
   // Fastify types the server by the presence of `https`; the instance is used as a plain
   // FastifyInstance either way (request.raw.socket is a TLSSocket when TLS is on).
-  // A client trickling its headers (slowloris) is dropped after SPL_HEADERS_TIMEOUT_MS; Node
-  // looks for such connections every `connectionsCheckingInterval`.
-  const timeouts = headerTimeouts(config.SPL_HEADERS_TIMEOUT_MS);
+  // A client trickling its request is cut off: its head after SPL_HEADERS_TIMEOUT_MS
+  // (slowloris), the whole request after SPL_REQUEST_TIMEOUT_MS (slow body).
+  const timeouts = serverTimeouts(config);
   const tlsOption = deps.tls
     ? ({ https: { ...deps.tls.options, ...timeouts } } as object)
     : { http: timeouts };
   const app = Fastify({
     ...tlsOption,
+    requestTimeout: config.SPL_REQUEST_TIMEOUT_MS,
     logger:
       deps.logger === false
         ? false

@@ -1,4 +1,4 @@
-import { ConfigError, HeadersTimeoutSetting, loadConfig } from '@spl/env-config';
+import { ConfigError, loadConfig, ServerTimeoutSettings } from '@spl/env-config';
 import { type Static, Type } from 'typebox';
 
 /** The gateway's environment: every variable, its unit and default, in one place (docs/configuration.md). */
@@ -92,8 +92,8 @@ export const GatewayConfigSchema = Type.Object({
   SPL_HEALTH_CHECK_SECONDS: Type.Number({ minimum: 0, default: 0 }),
   /** A probe with no answer within this many milliseconds counts as dead. */
   SPL_HEALTH_CHECK_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 2000 }),
-  /** A client's whole request head within this, milliseconds, or the connection is closed (slowloris). */
-  SPL_HEADERS_TIMEOUT_MS: HeadersTimeoutSetting,
+  /** SPL_HEADERS_TIMEOUT_MS, SPL_REQUEST_TIMEOUT_MS: how long a client may take to send a request. */
+  ...ServerTimeoutSettings,
   /** After a hub token with an unknown `kid` refreshed the snapshot, no other refresh for this long, seconds. */
   SPL_HUB_KEY_REFRESH_SECONDS: Type.Integer({ minimum: 1, default: 30 }),
 });

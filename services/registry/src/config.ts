@@ -1,4 +1,4 @@
-import { HeadersTimeoutSetting, loadConfig } from '@spl/env-config';
+import { loadConfig, ServerTimeoutSettings } from '@spl/env-config';
 import { type Static, Type } from 'typebox';
 
 export const ROLE_NAMES = ['operator', 'publisher', 'reviewer', 'consumer', 'auditor', 'dataplane'] as const;
@@ -70,8 +70,8 @@ export const RegistryConfigSchema = Type.Object({
    * when it dies another takes over within this time.
    */
   SPL_PROBE_LEASE_SECONDS: Type.Integer({ minimum: 1, maximum: 600, default: 15 }),
-  /** A client's whole request head within this, milliseconds, or the connection is closed (slowloris). */
-  SPL_HEADERS_TIMEOUT_MS: HeadersTimeoutSetting,
+  /** SPL_HEADERS_TIMEOUT_MS, SPL_REQUEST_TIMEOUT_MS: how long a client may take to send a request. */
+  ...ServerTimeoutSettings,
   SPL_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     default: 'info',
   }),

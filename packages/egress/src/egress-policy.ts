@@ -57,8 +57,7 @@ function createSpecialRanges(): BlockList {
     '198.18.0.0/15',
     '224.0.0.0/4',
     '240.0.0.0/4',
-    '::/128',
-    '::1/128',
+    '::/104', // `::`, `::1` and the rest of the IPv4-compatible range that carries 0.0.0.0/8
     '64:ff9b:1::/48', // local-use NAT64 (RFC 8215): where the IPv4 address sits depends on the network
     '100::/64', // discard-only (RFC 6666)
     '2001::/32', // Teredo: the IPv4 addresses inside are obfuscated
@@ -86,7 +85,8 @@ export function embeddedIpv4(address: string): string | null {
   const v4 = (at: number) => b.slice(at, at + 4).join('.');
   if (zero(0, 10) && b[10] === 0xff && b[11] === 0xff) return v4(12); // ::ffff:0:0/96
   if (zero(0, 8) && b[8] === 0xff && b[9] === 0xff && zero(10, 12)) return v4(12); // ::ffff:0:0:0/96
-  if (zero(0, 12)) return v4(12); // ::/96
+  // ::/96 but not ::/104: `::` and `::1` are IPv6's own unspecified and loopback addresses.
+  if (zero(0, 12) && b[12] !== 0) return v4(12); // ::/96
   if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zero(4, 12)) return v4(12); // 64:ff9b::/96
   if (b[0] === 0x20 && b[1] === 0x02) return v4(2); // 2002::/16
   return null;

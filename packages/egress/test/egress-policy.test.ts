@@ -39,6 +39,14 @@ describe('the egress policy', () => {
     expect(listed.check('pd.internal', '64:ff9b::a9fe:a9fe')).toMatch(/169\.254\.169\.254/);
   });
 
+  it("keeps IPv6's own loopback and unspecified addresses as IPv6: refused unless listed", () => {
+    expect(embeddedIpv4('::1')).toBeNull();
+    expect(embeddedIpv4('::')).toBeNull();
+    expect(open.check('localhost', '::1')).toMatch(/resolves to ::1, a loopback/);
+    expect(open.check('x.example', '::')).toMatch(/resolves to ::, a loopback/);
+    expect(createEgressPolicy('::1').check('localhost', '::1')).toBeNull();
+  });
+
   it('refuses Teredo, local-use NAT64, discard-only, documentation and site-local IPv6', () => {
     for (const address of [
       '2001:0:4136:e378:8000:63bf:3fff:fdd2',

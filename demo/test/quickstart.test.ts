@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keepRunLogText } from '../../test/support/run-logs.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -85,6 +86,7 @@ describe('the quick start (pnpm start)', () => {
   afterAll(async () => {
     if (hub?.pid) process.kill(-hub.pid, 'SIGTERM');
     await new Promise((r) => setTimeout(r, 500));
+    keepRunLogText('quickstart', output);
     rmSync(state, { recursive: true, force: true });
   });
 

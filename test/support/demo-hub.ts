@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OwnRedis } from '../../services/broker/test/helpers/own-redis.js';
 import { freePort, HubProcess, root, sleep } from './hub-processes.js';
+import { keepRunLogs } from './run-logs.js';
 
 export interface ClientCredentials {
   clientId: string;
@@ -205,5 +206,6 @@ export class DemoHub {
       if (!(await Promise.race([stopped, sleep(graceMs).then(() => false)]))) await p.kill('SIGKILL');
     }
     await this.redis.kill();
+    keepRunLogs(this.logs, 'demo-hub');
   }
 }

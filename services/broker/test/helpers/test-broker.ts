@@ -6,6 +6,7 @@ import { createSecretBox } from '@spl/secret-box';
 import type { FederatedVerifier } from '@spl/token';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { runLogger, runLogStream } from '../../../../test/support/run-logs.js';
 import { type BrokerApp, buildApp } from '../../src/app.js';
 import { type BrokerConfig, loadBrokerConfig } from '../../src/config.js';
 import type { DeliveryObserver } from '../../src/delivery/delivery-workers.js';
@@ -89,7 +90,8 @@ export async function buildTestBroker(
     config,
     redis,
     secretBox: null,
-    logger: options.logger ?? false,
+    // Silent unless `pnpm test` keeps the run's logs for its final scan.
+    logger: options.logger ?? runLogger() ?? false,
     ...(options.apiObserver ? { observer: options.apiObserver } : {}),
     ...(options.federated ? { federated: options.federated } : {}),
   });
@@ -103,7 +105,9 @@ export async function buildTestBroker(
       secretBox: createSecretBox(MASTER_KEY),
       log: options.workerLogStream
         ? pino({ level: config.SPL_LOG_LEVEL }, options.workerLogStream)
-        : pino({ level: 'silent' }),
+        : runLogStream()
+          ? pino({ level: 'info' }, runLogStream())
+          : pino({ level: 'silent' }),
       ...(options.workerObserver ? { observer: options.workerObserver } : {}),
     });
     await w.start();

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecretBox } from '@spl/secret-box';
 import { Redis } from 'ioredis';
+import { runLogger } from '../../../../test/support/run-logs.js';
 import { buildApp, type GatewayApp, type GatewayDeps } from '../../src/app.js';
 import { loadGatewayConfig } from '../../src/config.js';
 import { loadServerTls } from '../../src/tls/server-tls.js';
@@ -52,7 +53,8 @@ export async function buildTestGateway(options: {
     config,
     redis,
     secretBox: createSecretBox(MASTER_KEY),
-    logger: false,
+    // Silent unless `pnpm test` keeps the run's logs for its final scan.
+    logger: runLogger() ?? false,
     poolGraceMs: 50,
     // TLS termination when the env names a certificate, read as server.ts reads it.
     tls: loadServerTls(config),

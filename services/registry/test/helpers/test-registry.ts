@@ -3,6 +3,7 @@ import { createSecretBox, parseMasterKey } from '@spl/secret-box';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { runLogger } from '../../../../test/support/run-logs.js';
 import { buildApp, type RegistryApp } from '../../src/app.js';
 import { loadRegistryConfig } from '../../src/config.js';
 import type { RegistryContext } from '../../src/registry-context.js';
@@ -101,7 +102,7 @@ export async function buildTestRegistry(
     store?: StoreKind;
     env?: Record<string, string>;
     clock?: () => Date;
-    /** Fastify logger options (e.g. `{ stream }` to capture the log); silent when absent. */
+    /** Fastify logger options (e.g. `{ stream }` to capture the log); when absent, the run's log or silent. */
     logger?: Record<string, unknown>;
   } = {},
 ): Promise<TestRegistry> {
@@ -130,7 +131,8 @@ export async function buildTestRegistry(
       db,
       redis,
       secretBox,
-      logger: options.logger ?? false,
+      // Silent unless `pnpm test` keeps the run's logs for its final scan.
+      logger: options.logger ?? runLogger() ?? false,
       ...(options.clock ? { clock: options.clock } : {}),
     });
   } catch (err) {

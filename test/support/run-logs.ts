@@ -1,5 +1,6 @@
-import { cpSync, createWriteStream, existsSync, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { Writable } from 'node:stream';
 
 /**
  * The whole test run's service logs, kept for one scan at its end (issue 6 §3: "secrets and
@@ -10,13 +11,20 @@ import { basename, join } from 'node:path';
  * variable (a single file run by hand) nothing is written and tests stay silent.
  */
 const dir = process.env.SPL_TEST_LOG_DIR || null;
-let stream: WriteStream | null = null;
+let stream: Writable | null = null;
 
-function processStream(): WriteStream | null {
+/** Written synchronously: vitest ends its worker processes without waiting for a buffer. */
+function processStream(): Writable | null {
   if (!dir) return null;
   if (!stream) {
     mkdirSync(dir, { recursive: true });
-    stream = createWriteStream(join(dir, `vitest-${process.pid}.log`), { flags: 'a' });
+    const fd = openSync(join(dir, `vitest-${process.pid}.log`), 'a');
+    stream = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        writeSync(fd, chunk);
+        callback();
+      },
+    });
   }
   return stream;
 }

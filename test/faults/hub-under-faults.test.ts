@@ -256,6 +256,14 @@ describe('the hub under faults', () => {
     return row;
   }
 
+  // The PostgreSQL phases: nothing but 200 from the gateway (no database on its path), the
+  // registry probed, and the fault seen in its answers (not ready, 503 where it needs the database).
+  const databaseAway: Pick<Phase, 'allowed' | 'probeRegistry' | 'tookEffect'> = {
+    allowed: [],
+    probeRegistry: true,
+    tookEffect: (r) =>
+      (r.registry?.['readyz 503 not-ready'] ?? 0) > 0 && (r.registry?.['apis 503 SPL_UNAVAILABLE'] ?? 0) > 0,
+  };
   const restart = (p: () => HubProcess, downMs: number): Pick<Phase, 'faultMs' | 'inject' | 'heal'> => ({
     faultMs: downMs,
     inject: () => p().kill(),
@@ -287,11 +295,7 @@ describe('the hub under faults', () => {
       // stays up, answers 503 where it needs the database, and is back without a restart.
       name: 'PostgreSQL stop + start',
       faultMs: 3000,
-      allowed: [],
-      probeRegistry: true,
-      tookEffect: (r) =>
-        (r.registry?.['readyz 503 not-ready'] ?? 0) > 0 &&
-        (r.registry?.['apis 503 SPL_UNAVAILABLE'] ?? 0) > 0,
+      ...databaseAway,
       inject: () => postgres.stop('fast'),
       heal: () => postgres.resume(),
     },
@@ -300,11 +304,7 @@ describe('the hub under faults', () => {
       // connections cut without a goodbye; the restart replays the WAL.
       name: 'PostgreSQL kill -9 + restart',
       faultMs: 3000,
-      allowed: [],
-      probeRegistry: true,
-      tookEffect: (r) =>
-        (r.registry?.['readyz 503 not-ready'] ?? 0) > 0 &&
-        (r.registry?.['apis 503 SPL_UNAVAILABLE'] ?? 0) > 0,
+      ...databaseAway,
       inject: () => postgres.kill(),
       heal: () => postgres.resume(),
     },
@@ -314,11 +314,7 @@ describe('the hub under faults', () => {
       // gives up on a statement or a new connection after 2 s here and answers 503.
       name: 'PostgreSQL hangs',
       faultMs: 4000,
-      allowed: [],
-      probeRegistry: true,
-      tookEffect: (r) =>
-        (r.registry?.['readyz 503 not-ready'] ?? 0) > 0 &&
-        (r.registry?.['apis 503 SPL_UNAVAILABLE'] ?? 0) > 0,
+      ...databaseAway,
       inject: () => postgres.freeze(),
       heal: () => postgres.thaw(),
     },

@@ -37,12 +37,13 @@ export function createEgressAgent(
 }
 
 /**
- * Whether a URL's host may be called, judged on the address it resolves to now: a check
- * before a request, for a clear refusal without one. The request itself must still go through
+ * Whether a URL's host may be called, judged on the addresses it resolves to now — allowed
+ * when one of them is, as the connector's lookup dials only those: a check before a request,
+ * for a clear refusal without one. The request itself must still go through
  * `createEgressAgent`, which judges the address it dials.
  */
 export async function isUrlAllowed(egress: EgressPolicy, url: URL): Promise<boolean> {
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  const address = isIP(host) ? host : (await lookup(host)).address;
-  return egress.check(host, address) === null;
+  const addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
+  return addresses.some((address) => egress.check(host, address) === null);
 }
